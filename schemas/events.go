@@ -1,0 +1,56 @@
+package schemas
+
+import (
+	"embed"
+	"slices"
+)
+
+// The event types Voyado documents (domain doc §1.1). Engage adds new ones
+// over time; the bridge routes unknown types too, so these are for samples,
+// tests and bounded metric labels, never for rejecting a delivery.
+const (
+	EventContactAcceptsEmailChanged    = "contact.acceptsEmail.changed"
+	EventContactAcceptsSmsChanged      = "contact.acceptsSms.changed"
+	EventContactAcceptsPostalChanged   = "contact.acceptsPostal.changed"
+	EventContactConsentChanged         = "contact.consent.changed"
+	EventContactCreated                = "contact.created"
+	EventContactUpdated                = "contact.updated"
+	EventContactDeleted                = "contact.deleted"
+	EventLoyaltyAddPoints              = "loyalty.addPoints"
+	EventPointBalanceUpdated           = "point.balance.updated"
+	EventRewardVoucherCreated          = "reward.voucher.created"
+	EventPromotionMultichannelAssigned = "promotion.multichannel.assigned"
+)
+
+// EventTypes returns the documented event types in a stable order.
+func EventTypes() []string {
+	return []string{
+		EventContactAcceptsEmailChanged,
+		EventContactAcceptsSmsChanged,
+		EventContactAcceptsPostalChanged,
+		EventContactConsentChanged,
+		EventContactCreated,
+		EventContactUpdated,
+		EventContactDeleted,
+		EventLoyaltyAddPoints,
+		EventPointBalanceUpdated,
+		EventRewardVoucherCreated,
+		EventPromotionMultichannelAssigned,
+	}
+}
+
+// IsDocumented reports whether eventType is one of EventTypes.
+func IsDocumented(eventType string) bool {
+	return slices.Contains(EventTypes(), eventType)
+}
+
+//go:embed testdata/events/*.json
+var examples embed.FS
+
+// Example returns Engage's example delivery body for a documented event
+// type (see testdata/events/README.md for where each comes from; the
+// preference, consent and promotion payloads are inferred).
+func Example(eventType string) ([]byte, bool) {
+	b, err := examples.ReadFile("testdata/events/" + eventType + ".json")
+	return b, err == nil
+}
