@@ -1,0 +1,210 @@
+package dedupe
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func newCache(t testing.TB, ttl time.Duration, max int) (*Cache, *clock) {
+	t.Helper()
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	c, err := New(Config{TTL: ttl, MaxEntries: max}, clk.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, clk
+}
+
+func TestSeenAfterRemember(t *testing.T) {
+	c, _ := newCache(t, time.Hour, 10)
+	if c.Seen("msg_1") {
+		t.Fatal("seen before remembered")
+	}
+	c.Remember("msg_1")
+	if !c.Seen("msg_1") {
+		t.Fatal("not seen after remembered")
+	}
+	if c.Seen("msg_2") || c.Seen("msg_") || c.Seen("MSG_1") {
+		t.Fatal("another id reported as seen")
+	}
+}
+
+func TestExpiry(t *testing.T) {
+	c, clk := newCache(t, time.Hour, 10)
+	c.Remember("msg_1")
+	clk.add(time.Hour - time.Nanosecond)
+	if !c.Seen("msg_1") {
+		t.Fatal("forgotten before the TTL")
+	}
+	clk.add(time.Nanosecond)
+	if c.Seen("msg_1") {
+		t.Fatal("seen at the TTL")
+	}
+	c.Remember("msg_2") // expires msg_1 lazily
+	if c.Len() != 1 {
+		t.Fatalf("Len = %d, want 1", c.Len())
+	}
+}
+
+func TestDisabled(t *testing.T) {
+	c, err := New(Config{TTL: 0}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Remember("msg_1")
+	if c.Seen("msg_1") || c.Len() != 0 {
+		t.Fatal("a disabled cache remembered")
+	}
+}
+
+func TestEvictsOldestWhenFull(t *testing.T) {
+	c, clk := newCache(t, time.Hour, 3)
+	for i := range 5 {
+		c.Remember(fmt.Sprint("msg_", i))
+		clk.add(time.Second)
+	}
+	for i, want := range []bool{false, false, true, true, true} {
+		if got := c.Seen(fmt.Sprint("msg_", i)); got != want {
+			t.Errorf("msg_%d seen = %v, want %v", i, got, want)
+		}
+	}
+	if c.Len() != 3 {
+		t.Errorf("Len = %d, want 3", c.Len())
+	}
+}
+
+// TestRefresh: remembering again keeps an id past its first expiry, and
+// its stale queue entry does not evict it.
+func TestRefresh(t *testing.T) {
+	c, clk := newCache(t, time.Hour, 10)
+	c.Remember("msg_1")
+	clk.add(30 * time.Minute)
+	c.Remember("msg_1")
+	clk.add(45 * time.Minute) // past the first expiry
+	c.Remember("msg_2")       // pops the stale entry
+	if !c.Seen("msg_1") {
+		t.Fatal("refreshed id forgotten at its old expiry")
+	}
+	clk.add(time.Hour)
+	if c.Seen("msg_1") {
+		t.Fatal("refreshed id never expires")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, tt := range []struct {
+		cfg Config
+		ok  bool
+	}{
+		{Config{TTL: time.Hour, MaxEntries: 1}, true},
+		{Config{TTL: 0, MaxEntries: 0}, true},
+		{Config{TTL: -time.Second, MaxEntries: 1}, false},
+		{Config{TTL: time.Hour, MaxEntries: 0}, false},
+	} {
+		if err := tt.cfg.Validate(); (err == nil) != tt.ok {
+			t.Errorf("%+v: %v", tt.cfg, err)
+		}
+	}
+}
+
+func TestConcurrent(t *testing.T) {
+	t.Run("under the bound", testConcurrentUnderBound)
+	t.Run("at the bound", testConcurrentAtBound)
+}
+
+// testConcurrentAtBound: with eviction racing, the bound holds.
+func testConcurrentAtBound(t *testing.T) {
+	c, _ := newCache(t, time.Hour, 1000)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 2000 {
+				c.Remember(fmt.Sprintf("msg_%d_%d", g, i))
+			}
+		})
+	}
+	wg.Wait()
+	if c.Len() != 1000 {
+		t.Errorf("Len %d, want the bound 1000", c.Len())
+	}
+	c.Remember("msg_last")
+	if !c.Seen("msg_last") {
+		t.Error("the newest id was evicted")
+	}
+}
+
+func testConcurrentUnderBound(t *testing.T) {
+	c, _ := newCache(t, time.Hour, 100_000)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 2000 {
+				id := fmt.Sprintf("msg_%d_%d", g, i)
+				c.Remember(id)
+				if !c.Seen(id) {
+					t.Errorf("%s not seen right after Remember", id)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if c.Len() != 16_000 {
+		t.Errorf("Len %d, want 16000", c.Len())
+	}
+}
+
+func BenchmarkSeen(b *testing.B) {
+	c, _ := newCache(b, time.Hour, 500_000)
+	c.Remember("msg_2QmTjK8nS2kLp9yXvZ3rW1aBcDe")
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Seen("msg_2QmTjK8nS2kLp9yXvZ3rW1aBcDe")
+	}
+}
+
+func BenchmarkRemember(b *testing.B) {
+	c, _ := newCache(b, time.Hour, 500_000)
+	ids := make([]string, 1<<16)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("msg_%027d", i)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		c.Remember(ids[i&(len(ids)-1)])
+		i++
+	}
+}
+
+// BenchmarkMemory reports the heap bytes per id of a full default cache.
+func BenchmarkMemory(b *testing.B) {
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		c, _ := New(Config{TTL: time.Hour, MaxEntries: 500_000}, nil)
+		for i := range 500_000 {
+			c.Remember(fmt.Sprintf("msg_%027d", i))
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/500_000, "bytes/entry")
+		runtime.KeepAlive(c)
+	}
+}
