@@ -1,0 +1,153 @@
+// Package kafkatest runs an in-process Kafka-protocol broker (franz-go's
+// kfake) for tests and reads records back with franz-go's kgo, a client
+// independent of the kafka-go producer under test.
+package kafkatest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Cluster starts a kfake cluster on loopback, closed when the test ends.
+func Cluster(t testing.TB, opts ...kfake.Opt) *kfake.Cluster {
+	t.Helper()
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		t.Fatalf("kfake: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// CreateTopic creates a topic with the given partitions and configs.
+func CreateTopic(t testing.TB, c *kfake.Cluster, topic string, partitions int32, configs map[string]string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic = topic
+	rt.NumPartitions = partitions
+	rt.ReplicationFactor = 1
+	for k, v := range configs {
+		cfg := kmsg.NewCreateTopicsRequestTopicConfig()
+		cfg.Name = k
+		cfg.Value = kmsg.StringPtr(v)
+		rt.Configs = append(rt.Configs, cfg)
+	}
+	req.Topics = append(req.Topics, rt)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatalf("create topic %s: %v", topic, err)
+	}
+	for _, rt := range resp.Topics {
+		if rt.ErrorCode != 0 {
+			t.Fatalf("create topic %s: error code %d", topic, rt.ErrorCode)
+		}
+	}
+}
+
+// Record is a record read back from the cluster.
+type Record struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Key       string
+	Value     []byte
+	Headers   map[string]string
+	// HeaderOrder lists header keys as they appear in the record.
+	HeaderOrder []string
+}
+
+// ReadAll returns every record of the topics, from the start, waiting up to
+// wait for at least min records in total.
+func ReadAll(t testing.TB, addrs []string, min int, wait time.Duration, topics ...string) []Record {
+	t.Helper()
+	cl, err := kgo.NewClient(
+		kgo.SeedBrokers(addrs...),
+		kgo.ConsumeTopics(topics...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxWait(100*time.Millisecond),
+		kgo.FetchMaxBytes(64<<20),
+		kgo.FetchMaxPartitionBytes(16<<20),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	var out []Record
+	for len(out) < min {
+		fetches := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			break
+		}
+		fetches.EachError(func(topic string, p int32, err error) {
+			t.Logf("fetch %s/%d: %v", topic, p, err)
+		})
+		fetches.EachRecord(func(r *kgo.Record) {
+			rec := Record{
+				Topic: r.Topic, Partition: r.Partition, Offset: r.Offset,
+				Key: string(r.Key), Value: r.Value, Headers: map[string]string{},
+			}
+			for _, h := range r.Headers {
+				rec.Headers[h.Key] = string(h.Value)
+				rec.HeaderOrder = append(rec.HeaderOrder, h.Key)
+			}
+			out = append(out, rec)
+		})
+	}
+	return out
+}
+
+// Murmur2Partition is the Java client's default partitioner, written from
+// Kafka's Utils.murmur2 independently of kafka-go's port.
+func Murmur2Partition(key []byte, partitions int) int32 {
+	return int32((Murmur2(key) & 0x7fffffff) % int32(partitions))
+}
+
+// Murmur2 is Kafka's Utils.murmur2 (signed result, as Java returns it).
+func Murmur2(data []byte) int32 {
+	const (
+		seed uint32 = 0x9747b28c
+		m    uint32 = 0x5bd1e995
+		r           = 24
+	)
+	length := len(data)
+	h := seed ^ uint32(length)
+	for i := 0; i+4 <= length; i += 4 {
+		k := uint32(data[i]) | uint32(data[i+1])<<8 | uint32(data[i+2])<<16 | uint32(data[i+3])<<24
+		k *= m
+		k ^= k >> r
+		k *= m
+		h *= m
+		h ^= k
+	}
+	tail := data[length&^3:]
+	switch len(tail) {
+	case 3:
+		h ^= uint32(tail[2]) << 16
+		fallthrough
+	case 2:
+		h ^= uint32(tail[1]) << 8
+		fallthrough
+	case 1:
+		h ^= uint32(tail[0])
+		h *= m
+	}
+	h ^= h >> 13
+	h *= m
+	h ^= h >> 15
+	return int32(h)
+}

@@ -1,0 +1,309 @@
+// Package publisher writes records to Kafka and returns only once every
+// in-sync replica acknowledged them (acks=all). It is the only package that
+// produces with kafka-go, and no kafka-go type crosses its API.
+//
+// kafka-go's Writer gathers records behind a batch timer (1 s by default,
+// about 1.6 ms at best), so a lone webhook would wait for the timer. The
+// publisher therefore drives kafka-go's lower-level Client.Produce itself,
+// the way franz-go does: per partition, a record is sent at once when no
+// request is in flight, and records that arrive while one is in flight are
+// gathered into the next request. A single request is published in one
+// round trip; concurrent requests share batches. One request at a time per
+// partition also keeps records of one key in the order they were handed
+// over, retries included.
+package publisher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/engage-bridge/engage-bridge/kafkaconn"
+)
+
+var (
+	// ErrUnavailable means Kafka did not acknowledge the record in time or
+	// refused it for a reason that may pass (broker down, leader moving,
+	// not enough in-sync replicas, topic missing). The sender should retry.
+	ErrUnavailable = errors.New("kafka unavailable")
+	// ErrRejected means Kafka refused the record for good (for example
+	// larger than the topic's max.message.bytes). Retrying the same record
+	// fails the same way until an operator changes the topic.
+	ErrRejected = errors.New("kafka rejected the record")
+)
+
+// Message is one record to write. The publisher keeps references to Key,
+// Value and header values until the record is acknowledged or abandoned:
+// if Publish returns ErrUnavailable the caller must not reuse them.
+type Message struct {
+	Topic   string
+	Key     []byte
+	Value   []byte
+	Headers []Header
+}
+
+// Header is a record header.
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// Ack says where Kafka stored a record.
+type Ack struct {
+	Partition int32
+	Offset    int64
+}
+
+// Config configures a Publisher. Zero values take the documented defaults.
+type Config struct {
+	// Conn says how to reach the brokers.
+	Conn kafkaconn.Config
+	// MaxBatchBytes bounds the records gathered into one produce request.
+	// A record larger than this is sent alone. Default 512 KiB, half the
+	// broker's default message.max.bytes, so batches of small records
+	// never hit the broker limit while a 1 MiB webhook still goes through
+	// alone on a topic created by `engage-bridge topics`.
+	MaxBatchBytes int
+	// RequestTimeout bounds one produce round trip. Default 10 s; the
+	// caller's context usually ends a publish sooner.
+	RequestTimeout time.Duration
+	// MetadataTTL bounds how long partition counts and leaders are cached.
+	// Default 6 s (kafka-go's own default).
+	MetadataTTL time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxBatchBytes <= 0 {
+		c.MaxBatchBytes = 512 << 10
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 10 * time.Second
+	}
+	if c.MetadataTTL <= 0 {
+		c.MetadataTTL = 6 * time.Second
+	}
+	return c
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if err := c.Conn.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MaxBatchBytes < 0 {
+		errs = append(errs, errors.New("max batch bytes must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Publisher writes records with acks=all. It is safe for concurrent use;
+// one Publisher serves the whole process.
+type Publisher struct {
+	cfg       Config
+	log       zerolog.Logger
+	transport *kafka.Transport
+	client    *kafka.Client
+	dialer    *kafka.Dialer
+	balancer  kafka.Murmur2Balancer
+
+	life   context.Context // ends when Close gives up waiting
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	closed  bool
+	topics  map[string]*topicMeta
+	queues  map[partitionKey]*queue
+	running sync.WaitGroup
+}
+
+type partitionKey struct {
+	topic     string
+	partition int32
+}
+
+type topicMeta struct {
+	partitions []int // 0..n-1, the balancer's argument
+	fetched    time.Time
+}
+
+// New returns a Publisher. It does not contact Kafka: the first Publish
+// does, so that the bridge can start while Kafka is still coming up.
+func New(cfg Config, log zerolog.Logger) (*Publisher, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	transport, err := cfg.Conn.Transport(cfg.MetadataTTL)
+	if err != nil {
+		return nil, err
+	}
+	dialer, err := cfg.Conn.Dialer()
+	if err != nil {
+		return nil, err
+	}
+	life, cancel := context.WithCancel(context.Background())
+	return &Publisher{
+		cfg:       cfg,
+		log:       log,
+		transport: transport,
+		client:    &kafka.Client{Addr: cfg.Conn.Addr(), Transport: transport, Timeout: cfg.RequestTimeout},
+		dialer:    dialer,
+		// The Java client's default partitioner: murmur2 of the key, so Java,
+		// Kafka Streams and ksqlDB consumers co-partition with the bridge.
+		balancer: kafka.Murmur2Balancer{Consistent: true},
+		life:     life,
+		cancel:   cancel,
+		topics:   make(map[string]*topicMeta),
+		queues:   make(map[partitionKey]*queue),
+	}, nil
+}
+
+// Publish writes m and returns once Kafka acknowledged it with acks=all,
+// or with an error wrapping ErrUnavailable or ErrRejected. The context
+// bounds the wait: when it ends first, Publish returns ErrUnavailable and
+// the record may or may not be written (at least once, never at most once).
+func (p *Publisher) Publish(ctx context.Context, m Message) (Ack, error) {
+	partitions, err := p.partitions(ctx, m.Topic)
+	if err != nil {
+		return Ack{}, err
+	}
+	partition := int32(p.balancer.Balance(kafka.Message{Key: m.Key}, partitions...))
+
+	w := &waiter{ctx: ctx, msg: m, time: time.Now(), done: make(chan result, 1)}
+	if err := p.enqueue(partitionKey{m.Topic, partition}, w); err != nil {
+		return Ack{}, err
+	}
+	select {
+	case r := <-w.done:
+		return Ack{Partition: partition, Offset: r.offset}, r.err
+	case <-ctx.Done():
+		if last := w.last.Load(); last != nil {
+			return Ack{}, fmt.Errorf("%w: no acknowledgement before the deadline (%w), last attempt: %w", ErrUnavailable, ctx.Err(), *last)
+		}
+		return Ack{}, fmt.Errorf("%w: no acknowledgement before the deadline: %w", ErrUnavailable, ctx.Err())
+	}
+}
+
+// partitions returns the topic's partition list, from a cache refreshed
+// every MetadataTTL. kafka-go's transport answers from its own metadata
+// cache, so a refresh is cheap and does not reach the brokers.
+func (p *Publisher) partitions(ctx context.Context, topic string) ([]int, error) {
+	now := time.Now()
+	p.mu.Lock()
+	t := p.topics[topic]
+	p.mu.Unlock()
+	if t != nil && now.Sub(t.fetched) < p.cfg.MetadataTTL {
+		return t.partitions, nil
+	}
+	meta, err := p.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		if t != nil {
+			return t.partitions, nil // keep the last known layout through a blip
+		}
+		return nil, fmt.Errorf("%w: metadata for topic %s: %w", ErrUnavailable, topic, err)
+	}
+	for _, mt := range meta.Topics {
+		if mt.Name != topic {
+			continue
+		}
+		if mt.Error != nil {
+			return nil, fmt.Errorf("%w: topic %s: %w", ErrUnavailable, topic, mt.Error)
+		}
+		if len(mt.Partitions) == 0 {
+			return nil, fmt.Errorf("%w: topic %s has no partitions", ErrUnavailable, topic)
+		}
+		list := make([]int, len(mt.Partitions))
+		for i := range list {
+			list[i] = i
+		}
+		p.mu.Lock()
+		p.topics[topic] = &topicMeta{partitions: list, fetched: now}
+		p.mu.Unlock()
+		return list, nil
+	}
+	return nil, fmt.Errorf("%w: topic %s does not exist", ErrUnavailable, topic)
+}
+
+func (p *Publisher) enqueue(key partitionKey, w *waiter) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return fmt.Errorf("%w: publisher is closed", ErrUnavailable)
+	}
+	q := p.queues[key]
+	if q == nil {
+		q = &queue{key: key}
+		p.queues[key] = q
+	}
+	q.pending = append(q.pending, w)
+	if !q.busy {
+		q.busy = true
+		p.running.Add(1)
+		go p.drain(q)
+	}
+	return nil
+}
+
+// Ready reports whether Kafka answers a metadata request on a fresh
+// connection and every topic in topics exists. kafka-go's transport keeps
+// serving cached metadata while brokers are down, so readiness must not
+// ask it.
+func (p *Publisher) Ready(ctx context.Context, topics []string) error {
+	var errs []error
+	for _, broker := range p.cfg.Conn.Brokers {
+		conn, err := p.dialer.DialContext(ctx, "tcp", broker)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("broker %s: %w", broker, err))
+			continue
+		}
+		defer conn.Close()
+		if deadline, ok := ctx.Deadline(); ok {
+			_ = conn.SetDeadline(deadline)
+		}
+		parts, err := conn.ReadPartitions(topics...)
+		if err != nil {
+			return fmt.Errorf("metadata: %w", err)
+		}
+		seen := make(map[string]bool, len(parts))
+		for _, part := range parts {
+			seen[part.Topic] = true
+		}
+		var missing []error
+		for _, t := range topics {
+			if !seen[t] {
+				missing = append(missing, fmt.Errorf("topic %s does not exist", t))
+			}
+		}
+		return errors.Join(missing...)
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops accepting records, waits until every record handed over is
+// acknowledged or abandoned (bounded by ctx), then closes connections.
+func (p *Publisher) Close(ctx context.Context) error {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+
+	drained := make(chan struct{})
+	go func() {
+		p.running.Wait()
+		close(drained)
+	}()
+	var err error
+	select {
+	case <-drained:
+	case <-ctx.Done():
+		err = fmt.Errorf("records still in flight at close: %w", ctx.Err())
+	}
+	p.cancel()
+	p.transport.CloseIdleConnections()
+	return err
+}

@@ -1,0 +1,332 @@
+package publisher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
+	"github.com/engage-bridge/engage-bridge/kafkaconn"
+)
+
+func newPublisher(t testing.TB, addrs []string) *Publisher {
+	t.Helper()
+	p, err := New(Config{Conn: kafkaconn.Config{Brokers: addrs}}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = p.Close(ctx)
+	})
+	return p
+}
+
+func publish(t testing.TB, p *Publisher, m Message, timeout time.Duration) (Ack, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return p.Publish(ctx, m)
+}
+
+func TestPublishRecord(t *testing.T) {
+	c := kafkatest.Cluster(t)
+	kafkatest.CreateTopic(t, c, "engage.contact", 6, nil)
+	p := newPublisher(t, c.ListenAddrs())
+
+	keys := []string{"515c1b2a-7124-4bb9-826b-aedbbe5da8c4", "d3bdcad4-3f90-46ce-be4c-b3d800dc7979", "21", "foobar", "abc"}
+	acks := map[string]Ack{}
+	for _, k := range keys {
+		ack, err := publish(t, p, Message{
+			Topic:   "engage.contact",
+			Key:     []byte(k),
+			Value:   []byte(`{"amount":100.10,"k":"` + k + `"}`),
+			Headers: []Header{{Key: "svix-id", Value: []byte("msg_" + k)}, {Key: "content-type", Value: []byte("application/json")}},
+		}, 5*time.Second)
+		if err != nil {
+			t.Fatalf("Publish(%s): %v", k, err)
+		}
+		acks[k] = ack
+	}
+
+	recs := kafkatest.ReadAll(t, c.ListenAddrs(), len(keys), 10*time.Second, "engage.contact")
+	if len(recs) != len(keys) {
+		t.Fatalf("read %d records, want %d", len(recs), len(keys))
+	}
+	for _, r := range recs {
+		ack := acks[r.Key]
+		if want := kafkatest.Murmur2Partition([]byte(r.Key), 6); r.Partition != want {
+			t.Errorf("key %s on partition %d, Java's murmur2 partitioner says %d", r.Key, r.Partition, want)
+		}
+		if r.Partition != ack.Partition || r.Offset != ack.Offset {
+			t.Errorf("key %s stored at %d/%d, Ack said %d/%d", r.Key, r.Partition, r.Offset, ack.Partition, ack.Offset)
+		}
+		if want := `{"amount":100.10,"k":"` + r.Key + `"}`; string(r.Value) != want {
+			t.Errorf("value %s, want %s", r.Value, want)
+		}
+		if diff := cmp.Diff([]string{"svix-id", "content-type"}, r.HeaderOrder); diff != "" {
+			t.Errorf("header order (-want +got):\n%s", diff)
+		}
+		if r.Headers["svix-id"] != "msg_"+r.Key {
+			t.Errorf("svix-id header %q", r.Headers["svix-id"])
+		}
+	}
+}
+
+// TestAcksAll checks on the wire that every produce request asks for acks=all.
+func TestAcksAll(t *testing.T) {
+	c := kafkatest.Cluster(t)
+	kafkatest.CreateTopic(t, c, "t", 1, nil)
+	var produces, notAll atomic.Int32
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		produces.Add(1)
+		if req.(*kmsg.ProduceRequest).Acks != -1 {
+			notAll.Add(1)
+		}
+		return nil, nil, false
+	})
+	p := newPublisher(t, c.ListenAddrs())
+	for i := range 3 {
+		if _, err := publish(t, p, Message{Topic: "t", Key: []byte{byte(i)}, Value: []byte("{}")}, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if produces.Load() == 0 || notAll.Load() != 0 {
+		t.Fatalf("%d produce requests, %d without acks=all", produces.Load(), notAll.Load())
+	}
+}
+
+// TestConcurrentPublishesShareRequests: records arriving while a request is
+// in flight are gathered, so N concurrent publishes need far fewer than N
+// produce requests, and every one is acknowledged at a distinct offset.
+func TestConcurrentPublishesShareRequests(t *testing.T) {
+	c := kafkatest.Cluster(t)
+	kafkatest.CreateTopic(t, c, "t", 1, nil)
+	var produces, records atomic.Int32
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		produces.Add(1)
+		// Hold each request a moment so that the next records gather.
+		time.Sleep(5 * time.Millisecond)
+		return nil, nil, false
+	})
+	p := newPublisher(t, c.ListenAddrs())
+
+	const n = 200
+	var wg sync.WaitGroup
+	offsets := make([]int64, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			ack, err := publish(t, p, Message{Topic: "t", Key: []byte("same-key"), Value: fmt.Appendf(nil, `{"i":%d}`, i)}, 10*time.Second)
+			offsets[i], errs[i] = ack.Offset, err
+			if err == nil {
+				records.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]bool{}
+	for _, o := range offsets {
+		if seen[o] {
+			t.Fatalf("offset %d acknowledged twice", o)
+		}
+		seen[o] = true
+	}
+	if got := produces.Load(); got >= n/4 {
+		t.Errorf("%d produce requests for %d concurrent records: not batching", got, n)
+	}
+	t.Logf("%d records in %d produce requests", records.Load(), produces.Load())
+}
+
+// TestRetriesRetriableErrors: NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS
+// and REQUEST_TIMED_OUT are retried within the deadline.
+func TestRetriesRetriableErrors(t *testing.T) {
+	for _, code := range []int16{6, 19, 7} {
+		t.Run(fmt.Sprint(code), func(t *testing.T) {
+			c := kafkatest.Cluster(t)
+			kafkatest.CreateTopic(t, c, "t", 1, nil)
+			var failed atomic.Int32
+			c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+				if failed.Add(1) > 2 {
+					return nil, nil, false // the third attempt goes through
+				}
+				c.KeepControl()
+				return produceError(req.(*kmsg.ProduceRequest), code), nil, true
+			})
+			p := newPublisher(t, c.ListenAddrs())
+			if _, err := publish(t, p, Message{Topic: "t", Key: []byte("k"), Value: []byte("{}")}, 5*time.Second); err != nil {
+				t.Fatalf("Publish after two failures: %v", err)
+			}
+			if n := failed.Load(); n != 3 {
+				t.Fatalf("%d produce requests reached the broker, want 2 failed + 1 good", n)
+			}
+			if recs := kafkatest.ReadAll(t, c.ListenAddrs(), 1, 5*time.Second, "t"); len(recs) != 1 {
+				t.Fatalf("%d records stored, want 1", len(recs))
+			}
+		})
+	}
+}
+
+func produceError(req *kmsg.ProduceRequest, code int16) *kmsg.ProduceResponse {
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	for _, rt := range req.Topics {
+		st := kmsg.NewProduceResponseTopic()
+		st.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewProduceResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.ErrorCode = code
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
+}
+
+// TestRejected: a record larger than the topic's max.message.bytes is
+// rejected for good, and records batched with it are still written.
+func TestRejected(t *testing.T) {
+	c := kafkatest.Cluster(t)
+	kafkatest.CreateTopic(t, c, "small", 1, map[string]string{"max.message.bytes": "2000"})
+	p := newPublisher(t, c.ListenAddrs())
+
+	big := Message{Topic: "small", Key: []byte("k"), Value: []byte(`"` + strings.Repeat("x", 5000) + `"`)}
+	if _, err := publish(t, p, big, 5*time.Second); !errors.Is(err, ErrRejected) {
+		t.Fatalf("oversized record: %v, want ErrRejected", err)
+	}
+
+	// Several small records and one big one, published together.
+	var wg sync.WaitGroup
+	results := make([]error, 6)
+	for i := range results {
+		wg.Go(func() {
+			m := Message{Topic: "small", Key: []byte("k"), Value: fmt.Appendf(nil, `{"i":%d}`, i)}
+			if i == 3 {
+				m = big
+			}
+			_, results[i] = publish(t, p, m, 5*time.Second)
+		})
+	}
+	wg.Wait()
+	for i, err := range results {
+		if i == 3 && !errors.Is(err, ErrRejected) {
+			t.Errorf("big record: %v, want ErrRejected", err)
+		}
+		if i != 3 && err != nil {
+			t.Errorf("small record %d: %v", i, err)
+		}
+	}
+}
+
+// TestBrokerDown: with nothing listening, Publish answers ErrUnavailable
+// within its context's deadline.
+func TestBrokerDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	p := newPublisher(t, []string{addr})
+	start := time.Now()
+	_, err = publish(t, p, Message{Topic: "t", Key: []byte("k"), Value: []byte("{}")}, 500*time.Millisecond)
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Publish with no broker: %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Publish took %v with a 500ms deadline", d)
+	}
+}
+
+// TestBrokerStopsAnswering: produce requests that get no answer end in
+// ErrUnavailable at the deadline, never in a success.
+func TestBrokerStopsAnswering(t *testing.T) {
+	c := kafkatest.Cluster(t)
+	kafkatest.CreateTopic(t, c, "t", 1, nil)
+	p := newPublisher(t, c.ListenAddrs())
+	if _, err := publish(t, p, Message{Topic: "t", Key: []byte("k"), Value: []byte("{}")}, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		return nil, nil, true // swallow: no response at all
+	})
+	_, err := publish(t, p, Message{Topic: "t", Key: []byte("k"), Value: []byte("{}")}, 300*time.Millisecond)
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Publish to a silent broker: %v, want ErrUnavailable", err)
+	}
+}
+
+func TestMissingTopic(t *testing.T) {
+	c := kafkatest.Cluster(t)
+	p := newPublisher(t, c.ListenAddrs())
+	_, err := publish(t, p, Message{Topic: "nope", Key: []byte("k"), Value: []byte("{}")}, 2*time.Second)
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Publish to a missing topic: %v, want ErrUnavailable", err)
+	}
+}
+
+func TestReady(t *testing.T) {
+	c := kafkatest.Cluster(t)
+	kafkatest.CreateTopic(t, c, "a", 1, nil)
+	p := newPublisher(t, c.ListenAddrs())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.Ready(ctx, []string{"a"}); err != nil {
+		t.Errorf("Ready with the topic present: %v", err)
+	}
+	if err := p.Ready(ctx, []string{"a", "b"}); err == nil || !strings.Contains(err.Error(), "b") {
+		t.Errorf("Ready with topic b missing: %v", err)
+	}
+	c.Close()
+	if err := p.Ready(ctx, []string{"a"}); err == nil {
+		t.Errorf("Ready with the broker closed: nil error")
+	}
+}
+
+func TestCloseDrains(t *testing.T) {
+	c := kafkatest.Cluster(t, kfake.NumBrokers(1))
+	kafkatest.CreateTopic(t, c, "t", 1, nil)
+	p, err := New(Config{Conn: kafkaconn.Config{Brokers: c.ListenAddrs()}}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var ok atomic.Int32
+	for i := range 50 {
+		wg.Go(func() {
+			if _, err := publish(t, p, Message{Topic: "t", Key: []byte{byte(i)}, Value: []byte("{}")}, 5*time.Second); err == nil {
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := publish(t, p, Message{Topic: "t", Key: []byte("k"), Value: []byte("{}")}, time.Second); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Publish after Close: %v, want ErrUnavailable", err)
+	}
+	if recs := kafkatest.ReadAll(t, c.ListenAddrs(), int(ok.Load()), 5*time.Second, "t"); len(recs) != int(ok.Load()) {
+		t.Errorf("%d acknowledged, %d stored", ok.Load(), len(recs))
+	}
+}
