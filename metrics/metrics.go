@@ -1,0 +1,155 @@
+// Package metrics holds the bridge's Prometheus metrics, all prefixed
+// engage_bridge_, on a registry of their own (no global state). Every
+// label has a bounded set of values: event types outside the documented
+// ones count as "other", and no label ever carries a delivery's content.
+package metrics
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/engage-bridge/engage-bridge/schemas"
+)
+
+const namespace = "engage_bridge"
+
+// Metrics records what the bridge does.
+type Metrics struct {
+	registry *prometheus.Registry
+
+	requests          *prometheus.CounterVec
+	requestDuration   *prometheus.HistogramVec
+	published         *prometheus.CounterVec
+	deadLetters       *prometheus.CounterVec
+	signatureFailures *prometheus.CounterVec
+	duplicates        prometheus.Counter
+	schemaDrift       *prometheus.CounterVec
+	publishDuration   *prometheus.HistogramVec
+	rejected          *prometheus.CounterVec
+	inFlight          prometheus.Gauge
+	ready             prometheus.Gauge
+}
+
+// Buckets from 250 µs to 16 s: a publish normally takes about a
+// millisecond, and Svix gives up after 15 s.
+var durationBuckets = []float64{0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1, 2, 4, 8, 16}
+
+// New registers every metric, plus the Go runtime and process collectors,
+// on a new registry.
+func New() *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "requests_total",
+			Help: "Webhook requests by outcome (published, duplicate, deadlettered, invalid_signature, unavailable, ...).",
+		}, []string{"outcome"}),
+		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "request_duration_seconds",
+			Help:    "Time from request start to answer, by outcome.",
+			Buckets: durationBuckets,
+		}, []string{"outcome"}),
+		published: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "published_total",
+			Help: "Records acknowledged by Kafka, by topic and event type.",
+		}, []string{"topic", "event_type"}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "deadletters_total",
+			Help: "Signed deliveries written to the dead-letter topic, by reason.",
+		}, []string{"reason"}),
+		signatureFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "signature_failures_total",
+			Help: "Deliveries refused with 401 invalid_signature, by reason.",
+		}, []string{"reason"}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "duplicates_total",
+			Help: "Deliveries whose svix-id was already published within the dedupe TTL.",
+		}),
+		schemaDrift: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "schema_drift_total",
+			Help: "Published events whose payload did not match their event type's schema.",
+		}, []string{"event_type"}),
+		publishDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "kafka_publish_duration_seconds",
+			Help:    "Time Kafka took to acknowledge a record with acks=all, by result (ok, unavailable, rejected).",
+			Buckets: durationBuckets,
+		}, []string{"result"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "kafka_rejected_total",
+			Help: "Records Kafka refused for good (for example larger than max.message.bytes); fix the topic within Svix's retry window.",
+		}, []string{"topic"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "in_flight_requests",
+			Help: "Webhook requests being handled now.",
+		}),
+		ready: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "kafka_ready",
+			Help: "1 when the last readiness check reached Kafka and found the routed topics, else 0.",
+		}),
+	}
+	m.registry.MustRegister(
+		m.requests, m.requestDuration, m.published, m.deadLetters, m.signatureFailures,
+		m.duplicates, m.schemaDrift, m.publishDuration, m.rejected, m.inFlight, m.ready,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// Registry is what /metrics serves.
+func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
+
+// EventTypeLabel bounds the event_type label: documented types as they
+// are, anything else as "other".
+func EventTypeLabel(eventType string) string {
+	if schemas.IsDocumented(eventType) {
+		return eventType
+	}
+	return "other"
+}
+
+// Request counts one answered webhook request.
+func (m *Metrics) Request(outcome string, d time.Duration) {
+	m.requests.WithLabelValues(outcome).Inc()
+	m.requestDuration.WithLabelValues(outcome).Observe(d.Seconds())
+}
+
+// Published counts one acknowledged event record. The caller bounds topic.
+func (m *Metrics) Published(topic, eventType string) {
+	m.published.WithLabelValues(topic, EventTypeLabel(eventType)).Inc()
+}
+
+// DeadLetter counts one acknowledged dead-letter record.
+func (m *Metrics) DeadLetter(reason string) { m.deadLetters.WithLabelValues(reason).Inc() }
+
+// SignatureFailure counts one 401 invalid_signature answer.
+func (m *Metrics) SignatureFailure(reason string) { m.signatureFailures.WithLabelValues(reason).Inc() }
+
+// Duplicate counts one delivery answered as a duplicate.
+func (m *Metrics) Duplicate() { m.duplicates.Inc() }
+
+// SchemaDrift counts one published event whose payload missed its schema.
+func (m *Metrics) SchemaDrift(eventType string) {
+	m.schemaDrift.WithLabelValues(EventTypeLabel(eventType)).Inc()
+}
+
+// Publish observes one Kafka publish; result is ok, unavailable or rejected.
+func (m *Metrics) Publish(result string, d time.Duration) {
+	m.publishDuration.WithLabelValues(result).Observe(d.Seconds())
+}
+
+// Rejected counts one record Kafka refused for good. The caller bounds topic.
+func (m *Metrics) Rejected(topic string) { m.rejected.WithLabelValues(topic).Inc() }
+
+// InFlight moves the in-flight gauge by delta.
+func (m *Metrics) InFlight(delta float64) { m.inFlight.Add(delta) }
+
+// Ready records the outcome of a readiness check.
+func (m *Metrics) Ready(ok bool) {
+	if ok {
+		m.ready.Set(1)
+	} else {
+		m.ready.Set(0)
+	}
+}
