@@ -1,0 +1,276 @@
+package ingress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/engage-bridge/engage-bridge/dedupe"
+	"github.com/engage-bridge/engage-bridge/metrics"
+	"github.com/engage-bridge/engage-bridge/publisher"
+	"github.com/engage-bridge/engage-bridge/router"
+	"github.com/engage-bridge/engage-bridge/schemas"
+)
+
+// Publisher writes one record and returns once Kafka acknowledged it.
+// *publisher.Publisher is the real one.
+type Publisher interface {
+	Publish(ctx context.Context, m publisher.Message) (publisher.Ack, error)
+}
+
+// Deps are the collaborators a Handler uses. Routes, Publisher, Dedupe and
+// Metrics are required.
+type Deps struct {
+	Routes    *router.Table
+	Publisher Publisher
+	Dedupe    *dedupe.Cache
+	Metrics   *metrics.Metrics
+	Log       zerolog.Logger
+	// Now is the clock for signature timestamps. Default time.Now.
+	Now func() time.Time
+}
+
+// Handler receives Engage webhooks: it verifies, decrypts, routes and
+// publishes each, and says what happened. It is safe for concurrent use.
+type Handler struct {
+	cfg      Config
+	verifier *Verifier
+	routes   *router.Table
+	pub      Publisher
+	seen     *dedupe.Cache
+	metrics  *metrics.Metrics
+	log      zerolog.Logger
+	slots    chan struct{}
+	bodies   bodyPool
+	// staticTopics bounds the topic metric label: templated topics of
+	// undocumented event types count as "other".
+	staticTopics map[string]bool
+}
+
+// New returns a Handler. Configuration errors are reported all at once.
+func New(cfg Config, deps Deps) (*Handler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	var errs []error
+	if deps.Routes == nil {
+		errs = append(errs, errors.New("ingress: routes are required"))
+	}
+	if deps.Publisher == nil {
+		errs = append(errs, errors.New("ingress: a publisher is required"))
+	}
+	if deps.Dedupe == nil {
+		errs = append(errs, errors.New("ingress: a dedupe cache is required"))
+	}
+	if deps.Metrics == nil {
+		errs = append(errs, errors.New("ingress: metrics are required"))
+	}
+	verifier, err := NewVerifier(cfg.SigningSecrets, cfg.Tolerance, deps.Now)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	h := &Handler{
+		cfg:          cfg,
+		verifier:     verifier,
+		routes:       deps.Routes,
+		pub:          deps.Publisher,
+		seen:         deps.Dedupe,
+		metrics:      deps.Metrics,
+		log:          deps.Log,
+		slots:        make(chan struct{}, cfg.MaxInFlight),
+		bodies:       bodyPool{max: int(cfg.MaxBodyBytes) + 1},
+		staticTopics: map[string]bool{},
+	}
+	for _, t := range deps.Routes.Topics() {
+		h.staticTopics[t] = true
+	}
+	return h, nil
+}
+
+// Outcome is what happened to a delivery that got a 2xx answer.
+type Outcome string
+
+// The 2xx outcomes.
+const (
+	Published    Outcome = "published"
+	Duplicate    Outcome = "duplicate"
+	DeadLettered Outcome = "deadlettered"
+)
+
+// Encryption says how a published payload arrived, for the request log.
+type Encryption string
+
+// The ways a payload arrives.
+const (
+	Cleartext Encryption = "none"
+	Decrypted Encryption = "decrypted"
+	// FlagOnly: isEncrypted was true but the payload was a cleartext
+	// object, as in Voyado's own examples; published as received.
+	FlagOnly Encryption = "flag_only"
+)
+
+// Result describes a delivery for the answer and the request log. It holds
+// no payload data and no reference into the body.
+type Result struct {
+	Outcome    Outcome
+	Reason     string // dead-letter reason, when DeadLettered
+	SvixID     string
+	EventType  string
+	Tenant     string
+	Topic      string
+	Partition  int32
+	Offset     int64
+	Encryption Encryption
+	ClientIP   netip.Addr
+	// published is true once a Publish call returned, successfully or not,
+	// so the request body may still be referenced by the publisher when the
+	// error was ErrUnavailable.
+	publishAttempted bool
+}
+
+// ErrNoEncryptionKey: the payload is encrypted and no key is configured.
+var ErrNoEncryptionKey = errors.New("payload is encrypted and no encryption key is configured")
+
+// ErrInvalidTopic: the routing template produced an illegal topic name.
+var ErrInvalidTopic = errors.New("routing produced an illegal topic name")
+
+// Accept runs one delivery through the pipeline: verify the signature over
+// the raw body, skip known duplicates, parse, decrypt, find contactId,
+// route, publish, and only then return. A signed delivery that cannot be
+// used goes to the dead-letter topic instead. A nil error means Kafka
+// acknowledged a record (or the delivery was a known duplicate).
+func (h *Handler) Accept(ctx context.Context, header http.Header, body []byte) (Result, error) {
+	d, err := h.verifier.Verify(header, body)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{SvixID: d.ID}
+	if h.seen.Seen(d.ID) {
+		res.Outcome = Duplicate
+		return res, nil
+	}
+
+	msg, err := h.eventRecord(d, body, &res)
+	if err != nil {
+		reason, ok := deadLetterReason(err)
+		if !ok {
+			return res, err
+		}
+		return h.deadLetter(ctx, d, body, reason, err, res)
+	}
+	res.Topic = msg.Topic
+	if err := h.publish(ctx, msg, &res); err != nil {
+		return res, err
+	}
+	h.seen.Remember(d.ID)
+	h.metrics.Published(h.topicLabel(msg.Topic, res.EventType), res.EventType)
+	res.Outcome = Published
+	return res, nil
+}
+
+// eventRecord builds the Kafka record of a usable delivery, or returns why
+// the delivery is unusable. It fills res with what the log may show.
+func (h *Handler) eventRecord(d Delivery, body []byte, res *Result) (publisher.Message, error) {
+	env, err := schemas.ParseEnvelope(body)
+	res.EventType, res.Tenant = env.EventType, env.Tenant // known even for payload errors
+	if err != nil {
+		return publisher.Message{}, err
+	}
+
+	value, contactID := body, ""
+	switch {
+	case env.IsEncrypted && env.PayloadIsString():
+		if h.cfg.EncryptionKey == nil {
+			return publisher.Message{}, ErrNoEncryptionKey
+		}
+		text, err := env.Ciphertext()
+		if err != nil {
+			return publisher.Message{}, err
+		}
+		plain, err := h.cfg.EncryptionKey.Decrypt(text)
+		if err != nil {
+			return publisher.Message{}, &decryptError{err}
+		}
+		if contactID, err = schemas.ContactID(plain); err != nil {
+			return publisher.Message{}, err
+		}
+		value = env.WithPayload(plain)
+		res.Encryption = Decrypted
+	default:
+		if contactID, err = env.ContactID(); err != nil {
+			return publisher.Message{}, err
+		}
+		res.Encryption = Cleartext
+		if env.IsEncrypted {
+			res.Encryption = FlagOnly
+		}
+	}
+
+	topic, ok := h.routes.Topic(env.EventType, env.Tenant)
+	if !ok {
+		return publisher.Message{}, ErrInvalidTopic
+	}
+	return publisher.Message{
+		Topic:   topic,
+		Key:     []byte(contactID),
+		Value:   value,
+		Headers: eventHeaders(d, &env, contactID),
+	}, nil
+}
+
+// deadLetter writes an unusable signed delivery, body unchanged, to the
+// dead-letter topic. Its svix-id is not remembered as published, so that a
+// resend after the cause is fixed (an encryption key added) goes through.
+func (h *Handler) deadLetter(ctx context.Context, d Delivery, body []byte, reason string, cause error, res Result) (Result, error) {
+	msg := publisher.Message{
+		Topic:   h.routes.DeadLetter(),
+		Key:     []byte(d.ID),
+		Value:   body,
+		Headers: deadLetterHeaders(d, reason, cause, res.EventType, res.Tenant),
+	}
+	res.Topic, res.Reason = msg.Topic, reason
+	if err := h.publish(ctx, msg, &res); err != nil {
+		return res, err
+	}
+	h.metrics.DeadLetter(reason)
+	res.Outcome = DeadLettered
+	return res, nil
+}
+
+// publish writes msg within the publish timeout and records where it went.
+func (h *Handler) publish(ctx context.Context, msg publisher.Message, res *Result) error {
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.PublishTimeout)
+	defer cancel()
+	start := time.Now()
+	ack, err := h.pub.Publish(ctx, msg)
+	res.publishAttempted = true
+	switch {
+	case err == nil:
+		h.metrics.Publish("ok", time.Since(start))
+	case errors.Is(err, publisher.ErrRejected):
+		h.metrics.Publish("rejected", time.Since(start))
+		h.metrics.Rejected(h.topicLabel(msg.Topic, res.EventType))
+		return fmt.Errorf("publish to %s: %w", msg.Topic, err)
+	default:
+		h.metrics.Publish("unavailable", time.Since(start))
+		return fmt.Errorf("publish to %s: %w", msg.Topic, err)
+	}
+	res.Partition, res.Offset = ack.Partition, ack.Offset
+	return nil
+}
+
+func (h *Handler) topicLabel(topic, eventType string) string {
+	if h.staticTopics[topic] || schemas.IsDocumented(eventType) {
+		return topic
+	}
+	return "other"
+}

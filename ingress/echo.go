@@ -1,0 +1,34 @@
+package ingress
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// HTTPHandler returns the webhook listener: POST on the configured path,
+// JSON 404 and 405 (with Allow) everywhere else. This is the only file that
+// knows Echo; everything it calls takes net/http types.
+func (h *Handler) HTTPHandler() http.Handler {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		var he *echo.HTTPError
+		switch {
+		case errors.As(err, &he) && he.Code == http.StatusNotFound:
+			err = ErrNotFound
+		case errors.As(err, &he) && he.Code == http.StatusMethodNotAllowed:
+			err = ErrMethodNotAllowed
+		}
+		h.respond(c.Response(), c.Request(), Result{}, err, time.Now())
+	}
+	e.POST(h.cfg.Path, func(c echo.Context) error {
+		start := time.Now()
+		res, err := h.serve(c.Request())
+		h.respond(c.Response(), c.Request(), res, err, start)
+		return nil
+	})
+	return e
+}

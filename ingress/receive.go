@@ -1,0 +1,125 @@
+package ingress
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+
+	"github.com/engage-bridge/engage-bridge/publisher"
+)
+
+// Errors of the outer layers, each mapped to its answer in errors.go.
+var (
+	ErrForbidden    = errors.New("source address not allowed")
+	ErrBodyTooLarge = errors.New("body too large")
+	ErrUnauthorized = errors.New("custom auth token missing or wrong")
+	ErrOverloaded   = errors.New("too many requests in flight")
+	ErrBodyRead     = errors.New("reading the request body failed")
+)
+
+// receive runs the outer layers in the order of SPEC §4 (source address,
+// body size, custom token), takes an in-flight slot, reads the body once
+// and hands it to Accept. The slot is taken before the body is read, so
+// MaxInFlight also bounds the memory held by bodies: at most MaxInFlight ×
+// MaxBodyBytes. The price is that an unsigned request arriving while the
+// bridge is full is answered 429 rather than 401; nothing is published
+// either way.
+func (h *Handler) receive(r *http.Request) (res Result, err error) {
+	res.ClientIP = clientIP(r, h.cfg.TrustedProxies)
+	if len(h.cfg.AllowedIPs) > 0 && !contains(h.cfg.AllowedIPs, res.ClientIP) {
+		return res, ErrForbidden
+	}
+	if r.ContentLength > h.cfg.MaxBodyBytes {
+		return res, ErrBodyTooLarge
+	}
+	if h.cfg.AuthHeader != "" && !tokenMatches(r.Header.Get(h.cfg.AuthHeader), h.cfg.AuthToken) {
+		return res, ErrUnauthorized
+	}
+
+	select {
+	case h.slots <- struct{}{}:
+	default:
+		return res, ErrOverloaded
+	}
+	h.metrics.InFlight(1)
+	defer func() {
+		<-h.slots
+		h.metrics.InFlight(-1)
+	}()
+
+	body, err := h.bodies.read(r.Body, r.ContentLength, h.cfg.MaxBodyBytes)
+	if err != nil {
+		h.bodies.put(body)
+		return res, err
+	}
+	ip := res.ClientIP
+	res, err = h.Accept(r.Context(), r.Header, body)
+	res.ClientIP = ip
+	// The publisher may still hold the body when a publish was abandoned
+	// (ErrUnavailable): only recycle it when no record can refer to it.
+	if !res.publishAttempted || err == nil || errors.Is(err, publisher.ErrRejected) {
+		h.bodies.put(body)
+	}
+	return res, err
+}
+
+// bodyPool recycles body buffers so that steady traffic does not allocate
+// a new one per request; buffers larger than max are not kept.
+type bodyPool struct {
+	pool sync.Pool
+	max  int
+}
+
+func (p *bodyPool) get(size int) []byte {
+	if v, ok := p.pool.Get().(*[]byte); ok && cap(*v) >= size {
+		return (*v)[:0]
+	}
+	return make([]byte, 0, size)
+}
+
+func (p *bodyPool) put(b []byte) {
+	if b == nil || cap(b) > p.max {
+		return
+	}
+	b = b[:0]
+	p.pool.Put(&b)
+}
+
+// read reads the whole body, never more than limit bytes: a known
+// Content-Length sizes the buffer exactly, an unknown one grows it by
+// doubling up to the limit.
+func (p *bodyPool) read(r io.Reader, contentLength, limit int64) ([]byte, error) {
+	size := 16 << 10
+	if contentLength >= 0 {
+		size = int(contentLength) + 1 // +1 to see EOF without growing
+	}
+	size = min(size, int(limit)+1)
+	b := p.get(size)
+	for {
+		if len(b) == cap(b) {
+			if int64(len(b)) > limit {
+				return b, ErrBodyTooLarge
+			}
+			grown := make([]byte, len(b), min(2*cap(b), int(limit)+1))
+			copy(grown, b)
+			b = grown
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if int64(len(b)) > limit {
+			return b, ErrBodyTooLarge
+		}
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			var maxErr *http.MaxBytesError
+			if errors.As(err, &maxErr) {
+				return b, ErrBodyTooLarge
+			}
+			return b, fmt.Errorf("%w: %w", ErrBodyRead, err)
+		}
+	}
+}

@@ -1,0 +1,137 @@
+package ingress
+
+import (
+	"errors"
+	"unicode/utf8"
+
+	"github.com/engage-bridge/engage-bridge/publisher"
+	"github.com/engage-bridge/engage-bridge/schemas"
+)
+
+// Dead-letter reasons (SPEC §5.3), the engage-dlq-reason header and the
+// `reason` of a deadlettered answer.
+const (
+	DLQInvalidJSON      = "invalid_json"
+	DLQMissingEventType = "missing_event_type"
+	DLQMissingContactID = "missing_contact_id"
+	DLQNoEncryptionKey  = "no_encryption_key"
+	DLQDecryptFailed    = "decrypt_failed"
+	DLQInvalidPayload   = "invalid_payload"
+	// DLQInvalidTopic is not in SPEC §5.3: the routes file's template made
+	// a name Kafka would refuse (SPEC §6 says dead-letter it).
+	DLQInvalidTopic = "invalid_topic"
+)
+
+// decryptError marks a failure of the decryption itself (base64, length,
+// padding), as opposed to what the decrypted bytes turn out to hold.
+type decryptError struct{ err error }
+
+func (e *decryptError) Error() string { return "decrypt: " + e.err.Error() }
+func (e *decryptError) Unwrap() error { return e.err }
+
+// deadLetterReason maps why a signed delivery is unusable to its
+// dead-letter reason; ok is false for errors that are not about the
+// delivery (those must not be dead-lettered).
+func deadLetterReason(err error) (reason string, ok bool) {
+	var de *decryptError
+	switch {
+	case errors.Is(err, schemas.ErrNotObject):
+		return DLQInvalidJSON, true
+	case errors.Is(err, schemas.ErrMissingEventType):
+		return DLQMissingEventType, true
+	case errors.Is(err, ErrNoEncryptionKey):
+		return DLQNoEncryptionKey, true
+	case errors.As(err, &de), errors.Is(err, schemas.ErrPayloadNotJSON):
+		return DLQDecryptFailed, true
+	case errors.Is(err, schemas.ErrInvalidPayload):
+		return DLQInvalidPayload, true
+	case errors.Is(err, schemas.ErrMissingContactID):
+		return DLQMissingContactID, true
+	case errors.Is(err, ErrInvalidTopic):
+		return DLQInvalidTopic, true
+	}
+	return "", false
+}
+
+// headerBuilder lays header values end to end in one buffer, so a record's
+// dozen headers cost one allocation.
+type headerBuilder struct {
+	buf     []byte
+	headers []publisher.Header
+	spans   [][2]int
+}
+
+func newHeaderBuilder(n, size int) *headerBuilder {
+	return &headerBuilder{
+		buf:     make([]byte, 0, size),
+		headers: make([]publisher.Header, 0, n),
+		spans:   make([][2]int, 0, n),
+	}
+}
+
+func (b *headerBuilder) add(key string, parts ...string) {
+	start := len(b.buf)
+	for _, p := range parts {
+		b.buf = append(b.buf, p...)
+	}
+	b.headers = append(b.headers, publisher.Header{Key: key})
+	b.spans = append(b.spans, [2]int{start, len(b.buf)})
+}
+
+func (b *headerBuilder) done() []publisher.Header {
+	for i, s := range b.spans {
+		b.headers[i].Value = b.buf[s[0]:s[1]:s[1]]
+	}
+	return b.headers
+}
+
+// eventHeaders are the headers of an event record (SPEC §5.1), including
+// the CloudEvents Kafka binding in binary mode.
+func eventHeaders(d Delivery, env *schemas.Envelope, contactID string) []publisher.Header {
+	size := 2*len(d.ID) + len(d.Timestamp) + 2*len(env.EventType) + len(env.EventID) +
+		2*len(env.Tenant) + len(contactID) + 64
+	b := newHeaderBuilder(13, size)
+	b.add(schemas.RecordSvixID, d.ID)
+	b.add(schemas.RecordSvixTimestamp, d.Timestamp)
+	b.add(schemas.RecordEventType, env.EventType)
+	if env.EventID != "" {
+		b.add(schemas.RecordEventID, env.EventID)
+	}
+	if env.Tenant != "" {
+		b.add(schemas.RecordTenant, env.Tenant)
+	}
+	b.add(schemas.RecordContentType, schemas.ContentTypeJSON)
+	b.add(schemas.RecordCESpecVersion, schemas.CESpecVersion)
+	b.add(schemas.RecordCEID, d.ID)
+	b.add(schemas.RecordCESource, schemas.CESourcePrefix, env.Tenant)
+	b.add(schemas.RecordCEType, env.EventType)
+	b.add(schemas.RecordCESubject, contactID)
+	return b.done()
+}
+
+// maxDetail bounds engage-dlq-detail.
+const maxDetail = 200
+
+// deadLetterHeaders are the headers of a dead-letter record (SPEC §5.2).
+// The detail is our own error text, which never quotes the body.
+func deadLetterHeaders(d Delivery, reason string, cause error, eventType, tenant string) []publisher.Header {
+	detail := cause.Error()
+	if len(detail) > maxDetail {
+		detail = detail[:maxDetail]
+		for !utf8.ValidString(detail) {
+			detail = detail[:len(detail)-1]
+		}
+	}
+	b := newHeaderBuilder(6, len(d.ID)+len(d.Timestamp)+len(reason)+len(detail)+len(eventType)+len(tenant))
+	b.add(schemas.RecordSvixID, d.ID)
+	b.add(schemas.RecordSvixTimestamp, d.Timestamp)
+	b.add(schemas.RecordDLQReason, reason)
+	b.add(schemas.RecordDLQDetail, detail)
+	if eventType != "" {
+		b.add(schemas.RecordEventType, eventType)
+	}
+	if tenant != "" {
+		b.add(schemas.RecordTenant, tenant)
+	}
+	return b.done()
+}

@@ -1,0 +1,102 @@
+package ingress
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Routing errors, answered by the same table as everything else.
+var (
+	ErrNotFound         = errors.New("no such path")
+	ErrMethodNotAllowed = errors.New("method not allowed on the webhook path")
+	errPanic            = errors.New("panic while handling the request")
+)
+
+// serve is receive with a panic turned into a 500, never into a 2xx, so
+// that Svix retries the delivery.
+func (h *Handler) serve(r *http.Request) (res Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			// The stack names code, not data; the panic value is our own.
+			h.log.Error().Str("panic", fmt.Sprint(p)).Str("stack", string(debug.Stack())).Msg("panic in webhook handler")
+			err = errPanic
+		}
+	}()
+	return h.receive(r)
+}
+
+// respond writes the answer, counts it, and logs the request's one line:
+// what happened and where the record went, never a body, a payload field,
+// a contactId or a secret.
+func (h *Handler) respond(w http.ResponseWriter, r *http.Request, res Result, err error, start time.Time) {
+	a := answerFor(res, err)
+	header := w.Header()
+	header.Set("Content-Type", "application/json")
+	if a.retryAfter {
+		header.Set("Retry-After", strconv.Itoa(int(h.cfg.RetryAfter.Seconds())))
+	}
+	w.WriteHeader(a.status)
+	_, _ = w.Write([]byte(a.body))
+
+	d := time.Since(start)
+	h.metrics.Request(a.outcome, d)
+	var sigErr *SignatureError
+	if errors.As(err, &sigErr) {
+		h.metrics.SignatureFailure(sigErr.Reason)
+	}
+	if res.Outcome == Duplicate && err == nil {
+		h.metrics.Duplicate()
+	}
+
+	var ev *zerolog.Event
+	switch {
+	case a.status >= 500:
+		ev = h.log.Error()
+	case a.status >= 400 || res.Outcome == DeadLettered:
+		ev = h.log.Warn()
+	default:
+		ev = h.log.Info()
+	}
+	if !ev.Enabled() {
+		return
+	}
+	ev.Str("method", r.Method).Str("path", r.URL.Path)
+	if res.ClientIP.IsValid() {
+		ev.Str("client_ip", res.ClientIP.String())
+	}
+	if res.SvixID != "" {
+		ev.Str("svix_id", res.SvixID)
+	}
+	if res.EventType != "" {
+		ev.Str("event_type", res.EventType)
+	}
+	if res.Tenant != "" {
+		ev.Str("tenant", res.Tenant)
+	}
+	if res.Topic != "" {
+		ev.Str("topic", res.Topic)
+	}
+	if res.Outcome == Published || res.Outcome == DeadLettered {
+		ev.Int32("partition", res.Partition).Int64("offset", res.Offset)
+	}
+	if res.Encryption != "" {
+		ev.Str("encryption", string(res.Encryption))
+	}
+	if res.Reason != "" {
+		ev.Str("reason", res.Reason)
+	}
+	if sigErr != nil {
+		ev.Str("reason", sigErr.Reason)
+	}
+	if err != nil && a.status >= 500 {
+		// Our own error texts: they name topics and Kafka errors, not data.
+		ev.Str("error", err.Error())
+	}
+	ev.Str("outcome", a.outcome).Int("status", a.status).Dur("duration", d).Msg("webhook")
+}

@@ -1,0 +1,231 @@
+package ingress
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	svix "github.com/svix/svix-webhooks/go"
+)
+
+// Svix's published test vectors (domain doc §3.4).
+const (
+	vectorSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	vectorID     = "msg_p5jXN8AQM9LWM0D4loKWxJek"
+	vectorTS     = 1614265330
+	vectorBody   = `{"test": 2432232314}`
+	vectorSig    = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+	manualSecret = "whsec_plJ3nmyCDGBKInavdOK15jsl"
+	manualID     = "msg_loFOjxBNrRLzqYUf"
+	manualTS     = 1731705121
+	manualBody   = `{"event_type":"ping","data":{"success":true}}`
+	manualSig    = "v1,rAvfW3dJ/X/qxhsaXPOyyCGmRKsaKWcsNccKXlIktD0="
+
+	wrongSig = "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc="
+)
+
+func svixHeaders(id string, ts int64, sig string) http.Header {
+	h := http.Header{}
+	h.Set("svix-id", id)
+	h.Set("svix-timestamp", strconv.FormatInt(ts, 10))
+	h.Set("svix-signature", sig)
+	return h
+}
+
+func webhookHeaders(id string, ts int64, sig string) http.Header {
+	h := http.Header{}
+	h.Set("webhook-id", id)
+	h.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
+	h.Set("webhook-signature", sig)
+	return h
+}
+
+func clockAt(sec int64) func() time.Time { return func() time.Time { return time.Unix(sec, 0) } }
+
+func reasonOf(err error) string {
+	var se *SignatureError
+	if errors.As(err, &se) {
+		return se.Reason
+	}
+	if err != nil {
+		return "not a SignatureError: " + err.Error()
+	}
+	return ""
+}
+
+func TestVerifySvixVectors(t *testing.T) {
+	tests := []struct {
+		name    string
+		secrets []string
+		header  http.Header
+		body    string
+		now     int64
+		want    string // "" means accepted
+	}{
+		{"svix library vector", []string{vectorSecret}, svixHeaders(vectorID, vectorTS, vectorSig), vectorBody, vectorTS, ""},
+		{"manual verification vector (18-byte key)", []string{manualSecret}, svixHeaders(manualID, manualTS, manualSig), manualBody, manualTS, ""},
+		{"secret without whsec_ prefix", []string{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, svixHeaders(vectorID, vectorTS, vectorSig), vectorBody, vectorTS, ""},
+		{"unbranded webhook-* headers", []string{vectorSecret}, webhookHeaders(vectorID, vectorTS, vectorSig), vectorBody, vectorTS, ""},
+		{"wrong signature", []string{vectorSecret}, svixHeaders(vectorID, vectorTS, wrongSig), vectorBody, vectorTS, ReasonNoMatch},
+		{"partial entry v1,", []string{vectorSecret}, svixHeaders(vectorID, vectorTS, "v1,"), vectorBody, vectorTS, ReasonNoMatch},
+		{"valid among bogus v1 and v2 entries", []string{vectorSecret}, svixHeaders(vectorID, vectorTS, "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= v2,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= "+vectorSig+" v1a,abc"), vectorBody, vectorTS, ""},
+		{"right signature under v2 only", []string{vectorSecret}, svixHeaders(vectorID, vectorTS, "v2,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="), vectorBody, vectorTS, ReasonNoMatch},
+		{"body changed (space removed)", []string{vectorSecret}, svixHeaders(vectorID, vectorTS, vectorSig), `{"test":2432232314}`, vectorTS, ReasonNoMatch},
+		{"other message id", []string{vectorSecret}, svixHeaders("msg_other", vectorTS, vectorSig), vectorBody, vectorTS, ReasonNoMatch},
+		{"wrong secret", []string{manualSecret}, svixHeaders(vectorID, vectorTS, vectorSig), vectorBody, vectorTS, ReasonNoMatch},
+		{"rotation: valid with the second secret", []string{manualSecret, vectorSecret}, svixHeaders(vectorID, vectorTS, vectorSig), vectorBody, vectorTS, ""},
+		{"rotation: valid with the first secret", []string{vectorSecret, manualSecret}, svixHeaders(vectorID, vectorTS, vectorSig), vectorBody, vectorTS, ""},
+		{"missing id", []string{vectorSecret}, svixHeaders("", vectorTS, vectorSig), vectorBody, vectorTS, ReasonMissingHeaders},
+		{"missing signature", []string{vectorSecret}, svixHeaders(vectorID, vectorTS, ""), vectorBody, vectorTS, ReasonMissingHeaders},
+		{"no headers", []string{vectorSecret}, http.Header{}, vectorBody, vectorTS, ReasonMissingHeaders},
+		{"timestamp not an integer", []string{vectorSecret}, func() http.Header {
+			h := svixHeaders(vectorID, vectorTS, vectorSig)
+			h.Set("svix-timestamp", "1614265330.5")
+			return h
+		}(), vectorBody, vectorTS, ReasonBadTimestamp},
+		{"timestamp as a date", []string{vectorSecret}, func() http.Header {
+			h := svixHeaders(vectorID, vectorTS, vectorSig)
+			h.Set("svix-timestamp", "2021-02-25T15:02:10Z")
+			return h
+		}(), vectorBody, vectorTS, ReasonBadTimestamp},
+		// Svix's library check is now − ts > tolerance, at second granularity
+		// with our injected clock: exactly 5 minutes passes, 1 s more fails.
+		{"5m old exactly", []string{vectorSecret}, svixHeaders(vectorID, vectorTS, vectorSig), vectorBody, vectorTS + 300, ""},
+		{"5m1s old", []string{vectorSecret}, svixHeaders(vectorID, vectorTS, vectorSig), vectorBody, vectorTS + 301, ReasonTooOld},
+		{"5m in the future exactly", []string{vectorSecret}, svixHeaders(vectorID, vectorTS, vectorSig), vectorBody, vectorTS - 300, ""},
+		{"5m1s in the future", []string{vectorSecret}, svixHeaders(vectorID, vectorTS, vectorSig), vectorBody, vectorTS - 301, ReasonTooNew},
+		{"too old is reported before a wrong signature", []string{vectorSecret}, svixHeaders(vectorID, vectorTS, wrongSig), vectorBody, vectorTS + 3600, ReasonTooOld},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := NewVerifier(tt.secrets, 5*time.Minute, clockAt(tt.now))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := v.Verify(tt.header, []byte(tt.body))
+			if got := reasonOf(err); got != tt.want {
+				t.Fatalf("Verify reason = %q, want %q", got, tt.want)
+			}
+			if tt.want == "" && (d.ID == "" || d.Timestamp == "") {
+				t.Errorf("accepted delivery without id/timestamp: %+v", d)
+			}
+		})
+	}
+}
+
+// TestVerifyBothHeaderSets: svix-* wins when complete; otherwise the whole
+// webhook-* set is used, as the svix library does.
+func TestVerifyBothHeaderSets(t *testing.T) {
+	v, _ := NewVerifier([]string{vectorSecret}, 5*time.Minute, clockAt(vectorTS))
+	h := webhookHeaders(vectorID, vectorTS, vectorSig)
+	h.Set("svix-id", "msg_incomplete_svix_set")
+	d, err := v.Verify(h, []byte(vectorBody))
+	if err != nil || d.ID != vectorID {
+		t.Fatalf("incomplete svix-* set with a complete webhook-* set: %+v, %v", d, err)
+	}
+	mixed := http.Header{}
+	mixed.Set("svix-id", vectorID)
+	mixed.Set("webhook-timestamp", strconv.Itoa(vectorTS))
+	mixed.Set("webhook-signature", vectorSig)
+	if _, err := v.Verify(mixed, []byte(vectorBody)); reasonOf(err) != ReasonMissingHeaders {
+		t.Fatalf("mixed sets: %v, want missing_headers", err)
+	}
+}
+
+// TestVerifyTolerance: a configurable tolerance, signed fresh at now ± 4 and
+// ± 6 minutes against the default, and ± 30 s against a 20 s tolerance.
+func TestVerifyTolerance(t *testing.T) {
+	signer, _ := svix.NewWebhook(vectorSecret)
+	now := time.Now()
+	tests := []struct {
+		tolerance time.Duration
+		skew      time.Duration
+		want      string
+	}{
+		{5 * time.Minute, -4 * time.Minute, ""},
+		{5 * time.Minute, 4 * time.Minute, ""},
+		{5 * time.Minute, -6 * time.Minute, ReasonTooOld},
+		{5 * time.Minute, 6 * time.Minute, ReasonTooNew},
+		{20 * time.Second, -30 * time.Second, ReasonTooOld},
+		{20 * time.Second, 30 * time.Second, ReasonTooNew},
+		{20 * time.Second, -10 * time.Second, ""},
+		{time.Hour, -50 * time.Minute, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.tolerance.String()+"/"+tt.skew.String(), func(t *testing.T) {
+			ts := now.Add(tt.skew)
+			sig, _ := signer.Sign("msg_1", ts, []byte(vectorBody))
+			v, _ := NewVerifier([]string{vectorSecret}, tt.tolerance, func() time.Time { return now })
+			_, err := v.Verify(svixHeaders("msg_1", ts.Unix(), sig), []byte(vectorBody))
+			if got := reasonOf(err); got != tt.want {
+				t.Fatalf("reason %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNewVerifierErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		secrets []string
+	}{
+		{"none", nil},
+		{"not base64", []string{"whsec_not*base64!"}},
+		{"empty key", []string{"whsec_"}},
+		{"second bad", []string{vectorSecret, "whsec_%%%"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewVerifier(tt.secrets, time.Minute, nil)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, s := range tt.secrets {
+				if len(s) > 6 && strings.Contains(err.Error(), s[6:]) {
+					t.Errorf("error %q quotes the secret", err)
+				}
+			}
+		})
+	}
+}
+
+// FuzzVerify feeds arbitrary signature headers and bodies: never a panic,
+// and the verifier accepts exactly what the svix library accepts (the
+// library is the oracle; its own tolerance is bypassed with
+// VerifyIgnoringTimestamp and a clock pinned to the timestamp).
+func FuzzVerify(f *testing.F) {
+	f.Add(vectorID, strconv.Itoa(vectorTS), vectorSig, vectorBody, false)
+	f.Add(vectorID, strconv.Itoa(vectorTS), "v1,a v1,b "+vectorSig, vectorBody, true)
+	f.Add(vectorID, "+1614265330", vectorSig, vectorBody, false)
+	f.Add("", "", "", "", false)
+	f.Add(vectorID, "-1", ",,, v1 v1, ,v1", "{}", true)
+	f.Add(vectorID, "99999999999999999999", vectorSig, vectorBody, false)
+	lib, _ := svix.NewWebhook(vectorSecret)
+	f.Fuzz(func(t *testing.T, id, ts, sig, body string, unbranded bool) {
+		h := http.Header{}
+		prefix := "svix-"
+		if unbranded {
+			prefix = "webhook-"
+		}
+		h.Set(prefix+"id", id)
+		h.Set(prefix+"timestamp", ts)
+		h.Set(prefix+"signature", sig)
+		sec, perr := strconv.ParseInt(h.Get(prefix+"timestamp"), 10, 64)
+		v, _ := NewVerifier([]string{vectorSecret}, 5*time.Minute, clockAt(sec))
+		_, err := v.Verify(h, []byte(body))
+		if err != nil && reasonOf(err) == "" {
+			t.Fatalf("error is not a SignatureError: %v", err)
+		}
+		if perr != nil {
+			return
+		}
+		libErr := lib.VerifyIgnoringTimestamp([]byte(body), h)
+		if (err == nil) != (libErr == nil) {
+			t.Fatalf("verifier %v, svix library %v", err, libErr)
+		}
+	})
+}
