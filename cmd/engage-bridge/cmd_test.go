@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// TestServeConfigErrors: missing or invalid configuration exits 2 with one
+// line naming the variable, before anything listens; secrets never appear.
+func TestServeConfigErrors(t *testing.T) {
+	good := map[string]string{
+		"BRIDGE_SIGNING_SECRETS": e2eSecret,
+		"BRIDGE_KAFKA_BROKERS":   "127.0.0.1:1",
+		"BRIDGE_LISTEN":          "127.0.0.1:0",
+		"BRIDGE_ADMIN_LISTEN":    "127.0.0.1:0",
+	}
+	tests := []struct {
+		name string
+		set  map[string]string
+		args []string
+		want string
+	}{
+		{"no signing secret", map[string]string{"BRIDGE_SIGNING_SECRETS": ""}, nil, "BRIDGE_SIGNING_SECRETS"},
+		{"no brokers", map[string]string{"BRIDGE_KAFKA_BROKERS": ""}, nil, "BRIDGE_KAFKA_BROKERS: required"},
+		{"short key", map[string]string{"BRIDGE_ENCRYPTION_KEY": "tooShortKey123"}, nil, "BRIDGE_ENCRYPTION_KEY: "},
+		{"bad secret", map[string]string{"BRIDGE_SIGNING_SECRETS": "whsec_***"}, nil, "BRIDGE_SIGNING_SECRETS: "},
+		{"bad tolerance", map[string]string{"BRIDGE_TIMESTAMP_TOLERANCE": "five minutes"}, nil, `BRIDGE_TIMESTAMP_TOLERANCE: "five minutes" is not a duration`},
+		{"publish timeout beyond Svix's", map[string]string{"BRIDGE_PUBLISH_TIMEOUT": "20s"}, nil, "BRIDGE_PUBLISH_TIMEOUT: must be below 15s"},
+		{"flag wins and is checked", nil, []string{"--max-in-flight", "0"}, "BRIDGE_MAX_IN_FLIGHT: must be between 1"},
+		{"bad ip", map[string]string{"BRIDGE_ALLOWED_IPS": "svix-us"}, nil, "BRIDGE_ALLOWED_IPS: "},
+		{"token without header", map[string]string{"BRIDGE_AUTH_TOKEN": "x"}, nil, "BRIDGE_AUTH_HEADER: required"},
+		{"same listeners", map[string]string{"BRIDGE_LISTEN": ":8080", "BRIDGE_ADMIN_LISTEN": ":8080"}, nil, "BRIDGE_ADMIN_LISTEN: must differ"},
+		{"bad sasl", map[string]string{"BRIDGE_KAFKA_SASL_MECHANISM": "GSSAPI"}, nil, "BRIDGE_KAFKA_SASL_MECHANISM"},
+		{"missing routes file", map[string]string{"BRIDGE_ROUTES_FILE": "/nonexistent/routes.yaml"}, nil, "BRIDGE_ROUTES_FILE: "},
+		{"secret and secret file", map[string]string{"BRIDGE_SIGNING_SECRETS_FILE": "/etc/hostname"}, nil, "set BRIDGE_SIGNING_SECRETS or BRIDGE_SIGNING_SECRETS_FILE, not both"},
+		{"unknown flag", nil, []string{"--no-such-flag"}, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{}
+			for k, v := range good {
+				env[k] = v
+			}
+			for k, v := range tt.set {
+				env[k] = v
+			}
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), append([]string{"serve"}, tt.args...), envOf(env), &stdout, &stderr)
+			code := exitCode(err, &stderr)
+			if code != 2 {
+				t.Fatalf("exit code %d (err %v), want 2", code, err)
+			}
+			line := strings.TrimSpace(stderr.String())
+			lastLine := line[strings.LastIndex(line, "\n")+1:]
+			if !strings.Contains(lastLine, tt.want) {
+				t.Errorf("message %q does not contain %q", lastLine, tt.want)
+			}
+			for _, secret := range []string{e2eSecret[6:], "tooShortKey123"} {
+				if strings.Contains(stderr.String(), secret) {
+					t.Errorf("message quotes a secret: %q", stderr.String())
+				}
+			}
+		})
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	var out bytes.Buffer
+	if code := exitCode(run(context.Background(), []string{"frobnicate"}, envOf(nil), &out, &out), &out); code != 2 {
+		t.Errorf("exit code %d, want 2", code)
+	}
+	if code := exitCode(run(context.Background(), []string{"send", "-h"}, envOf(nil), &out, &out), &out); code != 0 {
+		t.Errorf("send -h: exit code %d, want 0", code)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, envOf(nil), &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?s)^engage-bridge \S+\ncommit \S+\ngo1\.\d+`).MatchString(out.String()) {
+		t.Errorf("version output %q", out.String())
+	}
+}
+
+// TestDevSendTail is the first-run path of the README: dev with its
+// embedded broker, the printed send command, and tail showing the record
+// on engage.contact.
+func TestDevSendTail(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	env := map[string]string{"BRIDGE_LISTEN": "127.0.0.1:0", "BRIDGE_ADMIN_LISTEN": "127.0.0.1:0"}
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"dev"}, envOf(env), stdout, stderr) }()
+
+	var banner string
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(banner, "See the records") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no banner; stdout:\n%s\nstderr:\n%s", banner, stderr.String())
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("dev stopped: %v\n%s", err, stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		banner = stdout.String()
+	}
+	for _, want := range []string{devSigningSecret, devEncryptionKey, "INSECURE", "127.0.0.1:9092", "engage.contact"} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner)
+		}
+	}
+	sendLine := regexp.MustCompile(`(?m)^\s+(?:go run \./cmd/engage-bridge|engage-bridge) (send --url \S+ --secret \S+ --event contact\.updated)$`).FindStringSubmatch(banner)
+	if sendLine == nil {
+		t.Fatalf("no send command in the banner:\n%s", banner)
+	}
+	var sendOut bytes.Buffer
+	if err := run(ctx, strings.Fields(sendLine[1]), envOf(nil), &sendOut, &sendOut); err != nil {
+		t.Fatalf("send: %v\n%s", err, sendOut.String())
+	}
+	if !strings.Contains(sendOut.String(), `200 {"status":"published"}`) {
+		t.Fatalf("send output:\n%s", sendOut.String())
+	}
+	id := regexp.MustCompile(`msg_\w+`).FindString(sendOut.String())
+
+	var tailOut bytes.Buffer
+	if err := run(ctx, []string{"tail", "--kafka-brokers", "127.0.0.1:9092", "--exit"}, envOf(nil), &tailOut, &tailOut); err != nil {
+		t.Fatalf("tail: %v\n%s", err, tailOut.String())
+	}
+	for _, want := range []string{"engage.contact  partition ", "key: 515c1b2a-7124-4bb9-826b-aedbbe5da8c4", "svix-id: " + id, `"eventType": "contact.updated"`} {
+		if !strings.Contains(tailOut.String(), want) {
+			t.Errorf("tail output lacks %q:\n%s", want, tailOut.String())
+		}
+	}
+	var tailJSON bytes.Buffer
+	if err := run(ctx, []string{"tail", "--kafka-brokers", "127.0.0.1:9092", "--exit", "--json", "--topic", "engage.contact"}, envOf(nil), &tailJSON, &tailJSON); err != nil {
+		t.Fatalf("tail --json: %v", err)
+	}
+	if !strings.Contains(tailJSON.String(), `"svix-id":"`+id+`"`) || !strings.Contains(tailJSON.String(), `"topic":"engage.contact"`) {
+		t.Errorf("tail --json output:\n%s", tailJSON.String())
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("dev exited with %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("dev did not stop")
+	}
+}
+
+// TestSendEncryptAndWebhookHeaders: send's Engage-style encryption and the
+// unbranded header set are accepted by the bridge.
+func TestSendEncryptAndWebhookHeaders(t *testing.T) {
+	c := kafkatest.Cluster(t)
+	b := startBridge(t, c, nil, true)
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"send", "--url", b.webhookURL(), "--secret", e2eSecret, "--encrypt",
+		"--encryption-key", e2eKey, "--header-set", "webhook"}, envOf(nil), &out, &out)
+	if err != nil {
+		t.Fatalf("send: %v\n%s", err, out.String())
+	}
+	if n := strings.Count(out.String(), `200 {"status":"published"}`); n != 11 {
+		t.Errorf("%d of 11 published:\n%s", n, out.String())
+	}
+	if !strings.Contains(b.logs.String(), `"encryption":"decrypted"`) {
+		t.Errorf("no decrypted delivery in the log")
+	}
+}
+
+// TestSendRetries: with --retry, a delivery answered non-2xx is retried
+// with the same svix-id and a fresh signature until it lands.
+func TestSendRetries(t *testing.T) {
+	c := kafkatest.Cluster(t)
+	b := startBridge(t, c, map[string]string{"BRIDGE_PUBLISH_TIMEOUT": "300ms"}, true)
+	// Refuse the first two produce requests, as a broker in trouble would.
+	refused := 0
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		if refused == 2 {
+			return nil, nil, false
+		}
+		refused++
+		c.KeepControl()
+		return nil, nil, true
+	})
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"send", "--url", b.webhookURL(), "--secret", e2eSecret,
+		"--event", "contact.deleted", "--retry", "--fast-retries"}, envOf(nil), &out, &out)
+	if err != nil {
+		t.Fatalf("send: %v\n%s", err, out.String())
+	}
+	ids := regexp.MustCompile(`msg_\w+`).FindAllString(out.String(), -1)
+	for _, id := range ids {
+		if id != ids[0] {
+			t.Errorf("retries changed the svix-id: %v", ids)
+		}
+	}
+	if !strings.Contains(out.String(), "503") || !strings.Contains(out.String(), `200 {"status":"published"}`) {
+		t.Errorf("send output:\n%s", out.String())
+	}
+}

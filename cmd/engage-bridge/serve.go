@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	stdlog "log"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/engage-bridge/engage-bridge/admin"
+	"github.com/engage-bridge/engage-bridge/dedupe"
+	"github.com/engage-bridge/engage-bridge/ingress"
+	"github.com/engage-bridge/engage-bridge/metrics"
+	"github.com/engage-bridge/engage-bridge/publisher"
+)
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "serve [flags]", stderr)
+	v := newValues(fs, getenv)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg := v.bridgeConfig(true)
+	if err := v.err(); err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	logConfig(log, cfg)
+	b, err := newBridge(cfg, log)
+	if err != nil {
+		return err
+	}
+	return b.run(ctx)
+}
+
+// bridge is the assembled service: webhook listener, admin listener,
+// readiness loop and publisher.
+type bridge struct {
+	cfg       config
+	log       zerolog.Logger
+	metrics   *metrics.Metrics
+	publisher *publisher.Publisher
+	admin     *admin.Server
+	webhook   *http.Server
+	adminSrv  *http.Server
+	webhookLn net.Listener
+	adminLn   net.Listener
+}
+
+// newBridge builds every part and binds both listeners (so that a port 0
+// is known before run), but serves nothing yet.
+func newBridge(cfg config, log zerolog.Logger) (*bridge, error) {
+	m := metrics.New()
+	seen, err := dedupe.New(cfg.Dedupe, nil)
+	if err != nil {
+		return nil, &configError{problems: []string{"BRIDGE_DEDUPE_TTL/BRIDGE_DEDUPE_MAX_ENTRIES: " + err.Error()}}
+	}
+	pub, err := publisher.New(publisher.Config{Conn: cfg.Kafka}, log.With().Str("component", "publisher").Logger())
+	if err != nil {
+		return nil, &configError{problems: []string{"BRIDGE_KAFKA_*: " + err.Error()}}
+	}
+	h, err := ingress.New(cfg.Ingress, ingress.Deps{
+		Routes: cfg.Routes, Publisher: pub, Dedupe: seen, Metrics: m,
+		Log: log.With().Str("component", "ingress").Logger(),
+	})
+	if err != nil {
+		return nil, &configError{problems: []string{err.Error()}}
+	}
+	adm := admin.New(admin.Config{Topics: cfg.Routes.Topics()}, pub, m.Registry(),
+		log.With().Str("component", "readiness").Logger(), m.Ready)
+
+	b := &bridge{cfg: cfg, log: log, metrics: m, publisher: pub, admin: adm}
+	errorLog := stdlog.New(zerologWriter{log.With().Str("component", "http").Logger()}, "", 0)
+	publish := cfg.Ingress.PublishTimeout
+	if publish == 0 {
+		publish = 8 * time.Second
+	}
+	b.webhook = &http.Server{
+		Handler: h.HTTPHandler(),
+		// Slow or stuck clients must not pin connections: headers within
+		// 10 s, a 1 MiB body within 30 s, the answer within the publish
+		// timeout after that.
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30*time.Second + publish + 5*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          errorLog,
+	}
+	b.adminSrv = &http.Server{
+		Handler:           adm.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          errorLog,
+	}
+	if b.webhookLn, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("webhook listener (BRIDGE_LISTEN): %w", err)
+	}
+	if b.adminLn, err = net.Listen("tcp", cfg.AdminListen); err != nil {
+		b.webhookLn.Close()
+		return nil, fmt.Errorf("admin listener (BRIDGE_ADMIN_LISTEN): %w", err)
+	}
+	return b, nil
+}
+
+// webhookURL is the address a sender posts to.
+func (b *bridge) webhookURL() string {
+	return "http://" + loopbackAddr(b.webhookLn.Addr()) + b.cfg.Ingress.Path
+}
+
+func (b *bridge) adminURL() string { return "http://" + loopbackAddr(b.adminLn.Addr()) }
+
+// loopbackAddr shows a wildcard listener as 127.0.0.1, the address a
+// local sender can use.
+func loopbackAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	return fmt.Sprintf("127.0.0.1:%d", tcp.Port)
+}
+
+// run serves until ctx ends, then shuts down in order: readiness turns
+// 503, the webhook listener stops accepting and finishes the requests in
+// flight (bounded), the publisher flushes and closes, the admin listener
+// closes. A clean shutdown returns nil (exit 0).
+func (b *bridge) run(ctx context.Context) error {
+	readyCtx, stopReady := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopReady()
+	go b.admin.Run(readyCtx)
+
+	errc := make(chan error, 2)
+	go func() { errc <- serveOn(b.webhook, b.webhookLn, "webhook") }()
+	go func() { errc <- serveOn(b.adminSrv, b.adminLn, "admin") }()
+	b.log.Info().Str("webhook", b.webhookLn.Addr().String()).Str("path", b.cfg.Ingress.Path).
+		Str("admin", b.adminLn.Addr().String()).Msg("listening")
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		b.log.Info().Msg("shutting down")
+	case runErr = <-errc:
+		b.log.Error().Err(runErr).Msg("listener failed, shutting down")
+	}
+	b.admin.Stopping()
+
+	drain := b.cfg.Ingress.PublishTimeout + 5*time.Second
+	if b.cfg.Ingress.PublishTimeout == 0 {
+		drain = 13 * time.Second
+	}
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
+	defer cancel()
+	if err := b.webhook.Shutdown(shutCtx); err != nil {
+		b.log.Error().Err(err).Msg("webhook requests still in flight at the drain deadline")
+		runErr = errors.Join(runErr, err)
+	}
+	pubCtx, cancelPub := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancelPub()
+	if err := b.publisher.Close(pubCtx); err != nil {
+		b.log.Error().Err(err).Msg("closing the publisher")
+		runErr = errors.Join(runErr, err)
+	}
+	stopReady()
+	admCtx, cancelAdm := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancelAdm()
+	_ = b.adminSrv.Shutdown(admCtx)
+	b.log.Info().Msg("stopped")
+	return runErr
+}
+
+func serveOn(s *http.Server, l net.Listener, name string) error {
+	if err := s.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("%s listener: %w", name, err)
+	}
+	return nil
+}
+
+// zerologWriter sends net/http's own error log (TLS handshake failures,
+// broken connections) to the structured log at debug level.
+type zerologWriter struct{ log zerolog.Logger }
+
+func (w zerologWriter) Write(p []byte) (int, error) {
+	msg := string(p)
+	if n := len(msg); n > 0 && msg[n-1] == '\n' {
+		msg = msg[:n-1]
+	}
+	w.log.Debug().Msg(msg)
+	return len(p), nil
+}

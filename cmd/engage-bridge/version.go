@@ -1,0 +1,43 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+)
+
+// Set at build time: go build -ldflags "-X main.version=v1.2.3 -X main.commit=abc123".
+var (
+	version = ""
+	commit  = ""
+)
+
+func runVersion(stdout io.Writer) error {
+	v, c, modified := version, commit, false
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if v == "" && info.Main.Version != "" {
+			v = info.Main.Version
+		}
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				if c == "" {
+					c = s.Value
+				}
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	if c == "" {
+		c = "unknown"
+	} else if modified {
+		c += "-dirty"
+	}
+	fmt.Fprintf(stdout, "engage-bridge %s\ncommit %s\n%s %s/%s\n", v, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return nil
+}
