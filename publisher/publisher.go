@@ -112,8 +112,10 @@ type Publisher struct {
 	dialer    *kafka.Dialer
 	balancer  kafka.Murmur2Balancer
 
-	life   context.Context // ends when Close gives up waiting
-	cancel context.CancelFunc
+	// aborted is closed when Close stops waiting for records in flight:
+	// retries end at once instead of at their waiters' deadlines.
+	aborted   chan struct{}
+	abortOnce sync.Once
 
 	mu      sync.Mutex
 	closed  bool
@@ -147,7 +149,6 @@ func New(cfg Config, log zerolog.Logger) (*Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	life, cancel := context.WithCancel(context.Background())
 	return &Publisher{
 		cfg:       cfg,
 		log:       log,
@@ -157,8 +158,7 @@ func New(cfg Config, log zerolog.Logger) (*Publisher, error) {
 		// The Java client's default partitioner: murmur2 of the key, so Java,
 		// Kafka Streams and ksqlDB consumers co-partition with the bridge.
 		balancer: kafka.Murmur2Balancer{Consistent: true},
-		life:     life,
-		cancel:   cancel,
+		aborted:  make(chan struct{}),
 		topics:   make(map[string]*topicMeta),
 		queues:   make(map[partitionKey]*queue),
 	}, nil
@@ -303,7 +303,7 @@ func (p *Publisher) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		err = fmt.Errorf("records still in flight at close: %w", ctx.Err())
 	}
-	p.cancel()
+	p.abortOnce.Do(func() { close(p.aborted) })
 	p.transport.CloseIdleConnections()
 	return err
 }

@@ -97,7 +97,7 @@ func (p *Publisher) send(key partitionKey, batch []*waiter) {
 		if attempt > 0 {
 			select {
 			case <-time.After(backoff(attempt - 1)):
-			case <-p.life.Done():
+			case <-p.aborted:
 				finishAll(batch, fmt.Errorf("%w: publisher closed", ErrUnavailable))
 				return
 			}
@@ -164,20 +164,31 @@ func finishAll(batch []*waiter, err error) {
 }
 
 // produce sends one request with acks=all and returns the first offset.
+// The request runs under the most patient waiter's context values (a
+// trace, for instance) but not its cancellation: a record shared with
+// other waiters must not be cut off when one of them leaves. It ends at
+// that waiter's deadline, within RequestTimeout.
 func (p *Publisher) produce(key partitionKey, batch []*waiter) (int64, error) {
-	// The request lives as long as the most patient waiter, within bounds.
 	deadline := time.Now().Add(p.cfg.RequestTimeout)
+	patient := batch[0]
 	latest := time.Time{}
 	for _, w := range batch {
 		if d, ok := w.ctx.Deadline(); ok && d.After(latest) {
-			latest = d
+			latest, patient = d, w
 		}
 	}
 	if !latest.IsZero() && latest.Before(deadline) {
 		deadline = latest
 	}
-	ctx, cancel := context.WithDeadline(p.life, deadline)
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(patient.ctx), deadline)
 	defer cancel()
+	go func() {
+		select {
+		case <-p.aborted:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 
 	records := make([]kafka.Record, len(batch))
 	for i, w := range batch {

@@ -248,10 +248,12 @@ type config struct {
 
 // kafkaSettings are the variables of the Kafka connection, shared by every
 // command that talks to Kafka.
-var kafkaSettings = []string{
-	"BRIDGE_KAFKA_BROKERS", "BRIDGE_KAFKA_TLS", "BRIDGE_KAFKA_CA_FILE", "BRIDGE_KAFKA_CERT_FILE",
-	"BRIDGE_KAFKA_KEY_FILE", "BRIDGE_KAFKA_SASL_MECHANISM", "BRIDGE_KAFKA_USERNAME",
-	"BRIDGE_KAFKA_PASSWORD", "BRIDGE_KAFKA_CLIENT_ID",
+func kafkaSettings() []string {
+	return []string{
+		"BRIDGE_KAFKA_BROKERS", "BRIDGE_KAFKA_TLS", "BRIDGE_KAFKA_CA_FILE", "BRIDGE_KAFKA_CERT_FILE",
+		"BRIDGE_KAFKA_KEY_FILE", "BRIDGE_KAFKA_SASL_MECHANISM", "BRIDGE_KAFKA_USERNAME",
+		"BRIDGE_KAFKA_PASSWORD", "BRIDGE_KAFKA_CLIENT_ID",
+	}
 }
 
 // kafkaConfig reads the Kafka connection; brokersRequired is false where a

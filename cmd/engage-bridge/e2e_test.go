@@ -365,3 +365,83 @@ func TestKcat(t *testing.T) {
 		}
 	}
 }
+
+// bodyOfSize is a signed-deliverable contact.updated envelope of exactly n
+// bytes, padded inside customAttributes.
+func bodyOfSize(t *testing.T, n int) []byte {
+	t.Helper()
+	head := `{"eventId":"e-big","eventType":"contact.updated","isEncrypted":false,"payload":{"contactId":"c-big","customAttributes":{"notes":"`
+	tail := `"}},"tenant":"myTenantName"}`
+	pad := n - len(head) - len(tail)
+	if pad < 0 {
+		t.Fatal("n too small")
+	}
+	return []byte(head + strings.Repeat("x", pad) + tail)
+}
+
+// TestOneMiBBody: hosted Svix sends up to 1 MiB; such a body is published
+// whole (the publisher and the topics dev creates take it with headers),
+// and one byte more is refused with 413.
+func TestOneMiBBody(t *testing.T) {
+	c := kafkatest.Cluster(t)
+	b := startBridge(t, c, nil, true)
+	body := bodyOfSize(t, 1<<20)
+	if a := deliver(t, b.webhookURL(), e2eSecret, "msg_1mib", time.Now(), body, nil); a.status != 200 || a.body != `{"status":"published"}` {
+		t.Fatalf("1 MiB body: %+v", a)
+	}
+	if a := deliver(t, b.webhookURL(), e2eSecret, "msg_1mib1", time.Now(), bodyOfSize(t, 1<<20+1), nil); a.status != 413 {
+		t.Fatalf("1 MiB + 1 byte: %+v, want 413", a)
+	}
+	recs := kafkatest.ReadAll(t, b.brokers, 1, 15*time.Second, "engage.contact")
+	if len(recs) != 1 || !bytes.Equal(recs[0].Value, body) || recs[0].Key != "c-big" {
+		t.Fatalf("read %d records; the 1 MiB value came back intact: %v", len(recs), len(recs) == 1 && bytes.Equal(recs[0].Value, body))
+	}
+}
+
+// TestMetricsAfterTraffic scrapes /metrics after known traffic.
+func TestMetricsAfterTraffic(t *testing.T) {
+	c := kafkatest.Cluster(t)
+	b := startBridge(t, c, nil, true)
+	now := time.Now()
+	for i, et := range []string{schemas.EventContactCreated, schemas.EventContactCreated, schemas.EventPointBalanceUpdated} {
+		deliver(t, b.webhookURL(), e2eSecret, fmt.Sprint("msg_m", i), now, example(t, et), nil)
+	}
+	deliver(t, b.webhookURL(), e2eSecret, "msg_m0", now, example(t, schemas.EventContactCreated), nil) // duplicate
+	deliver(t, b.webhookURL(), e2eSecret, "msg_m9", now, []byte(`{"eventType":"order.created","payload":{"contactId":"c"}}`), nil)
+	deliver(t, b.webhookURL(), e2eSecret, "msg_md", now, []byte(`{"eventType":"contact.updated","payload":{}}`), nil)
+	deliver(t, b.webhookURL(), "", "", now, []byte(`{}`), nil)
+	deliver(t, b.webhookURL(), e2eSecret, "msg_old", now.Add(-time.Hour), []byte(`{}`), nil)
+
+	scrape := do(t, http.MethodGet, b.adminURL()+"/metrics", http.Header{}, nil)
+	if scrape.status != 200 {
+		t.Fatalf("/metrics: %d", scrape.status)
+	}
+	for _, want := range []string{
+		`engage_bridge_requests_total{outcome="published"} 4`,
+		`engage_bridge_requests_total{outcome="duplicate"} 1`,
+		`engage_bridge_requests_total{outcome="deadlettered"} 1`,
+		`engage_bridge_requests_total{outcome="invalid_signature"} 2`,
+		`engage_bridge_published_total{event_type="contact.created",topic="engage.contact"} 2`,
+		`engage_bridge_published_total{event_type="point.balance.updated",topic="engage.loyalty"} 1`,
+		`engage_bridge_published_total{event_type="other",topic="engage.unrouted"} 1`,
+		`engage_bridge_deadletters_total{reason="missing_contact_id"} 1`,
+		`engage_bridge_signature_failures_total{reason="missing_headers"} 1`,
+		`engage_bridge_signature_failures_total{reason="too_old"} 1`,
+		`engage_bridge_duplicates_total 1`,
+		`engage_bridge_request_duration_seconds_count{outcome="published"} 4`,
+		`engage_bridge_kafka_publish_duration_seconds_count{result="ok"} 5`,
+		`engage_bridge_in_flight_requests 0`,
+		`engage_bridge_kafka_ready 1`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(scrape.body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if code := do(t, http.MethodGet, b.adminURL()+"/healthz", http.Header{}, nil).status; code != 200 {
+		t.Errorf("/healthz %d", code)
+	}
+	if a := do(t, http.MethodGet, b.adminURL()+"/readyz", http.Header{}, nil); a.status != 200 {
+		t.Errorf("/readyz %+v", a)
+	}
+}

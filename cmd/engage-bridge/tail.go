@@ -24,7 +24,7 @@ func runTail(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		return devKafkaAddr
 	}
-	v := newValues(fs, withLocal, append(kafkaSettings, "BRIDGE_ROUTES_FILE")...)
+	v := newValues(fs, withLocal, append(kafkaSettings(), "BRIDGE_ROUTES_FILE")...)
 	topics := fs.String("topic", "", "comma-separated topics (default: every topic of the routing table)")
 	fromEnd := fs.Bool("from-end", false, "only print records written from now on")
 	exit := fs.Bool("exit", false, "exit after the records that exist now instead of following")
