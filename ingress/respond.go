@@ -98,5 +98,5 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, res Result, er
 		// Our own error texts: they name topics and Kafka errors, not data.
 		ev.Str("error", err.Error())
 	}
-	ev.Str("outcome", a.outcome).Int("status", a.status).Dur("duration", d).Msg("webhook")
+	ev.Str("outcome", a.outcome).Int("status", a.status).Float64("duration_ms", float64(d.Microseconds())/1000).Msg("webhook")
 }
