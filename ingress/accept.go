@@ -30,7 +30,10 @@ type Deps struct {
 	Publisher Publisher
 	Dedupe    *dedupe.Cache
 	Metrics   *metrics.Metrics
-	Log       zerolog.Logger
+	// Schemas, when set, checks each published payload against its event
+	// type's JSON Schema: drift is marked and counted, never refused.
+	Schemas *schemas.Validator
+	Log     zerolog.Logger
 	// Now is the clock for signature timestamps. Default time.Now.
 	Now func() time.Time
 }
@@ -44,6 +47,7 @@ type Handler struct {
 	pub      Publisher
 	seen     *dedupe.Cache
 	metrics  *metrics.Metrics
+	schemas  *schemas.Validator
 	log      zerolog.Logger
 	slots    chan struct{}
 	bodies   bodyPool
@@ -85,6 +89,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		pub:          deps.Publisher,
 		seen:         deps.Dedupe,
 		metrics:      deps.Metrics,
+		schemas:      deps.Schemas,
 		log:          deps.Log,
 		slots:        make(chan struct{}, cfg.MaxInFlight),
 		bodies:       bodyPool{max: int(cfg.MaxBodyBytes) + 1},
@@ -130,7 +135,10 @@ type Result struct {
 	Partition  int32
 	Offset     int64
 	Encryption Encryption
-	ClientIP   netip.Addr
+	// SchemaDrift: the payload did not match its event type's schema. The
+	// record is published all the same, marked engage-schema-valid: false.
+	SchemaDrift bool
+	ClientIP    netip.Addr
 	// published is true once a Publish call returned, successfully or not,
 	// so the request body may still be referenced by the publisher when the
 	// error was ErrUnavailable.
@@ -173,6 +181,9 @@ func (h *Handler) Accept(ctx context.Context, header http.Header, body []byte) (
 	}
 	h.seen.Remember(d.ID)
 	h.metrics.Published(h.topicLabel(msg.Topic, res.EventType), res.EventType)
+	if res.SchemaDrift {
+		h.metrics.SchemaDrift(res.EventType)
+	}
 	res.Outcome = Published
 	return res, nil
 }
@@ -186,7 +197,7 @@ func (h *Handler) eventRecord(d Delivery, body []byte, res *Result) (publisher.M
 		return publisher.Message{}, err
 	}
 
-	value, contactID := body, ""
+	value, payload, contactID := body, env.Payload, ""
 	switch {
 	case env.IsEncrypted && env.PayloadIsString():
 		if h.cfg.EncryptionKey == nil {
@@ -203,7 +214,7 @@ func (h *Handler) eventRecord(d Delivery, body []byte, res *Result) (publisher.M
 		if contactID, err = schemas.ContactID(plain); err != nil {
 			return publisher.Message{}, err
 		}
-		value = env.WithPayload(plain)
+		value, payload = env.WithPayload(plain), plain
 		res.Encryption = Decrypted
 	default:
 		if contactID, err = env.ContactID(); err != nil {
@@ -219,11 +230,16 @@ func (h *Handler) eventRecord(d Delivery, body []byte, res *Result) (publisher.M
 	if !ok {
 		return publisher.Message{}, ErrInvalidTopic
 	}
+	if h.schemas != nil {
+		// The drift text may quote payload values: it is never kept.
+		checked, err := h.schemas.Check(env.EventType, payload)
+		res.SchemaDrift = checked && err != nil
+	}
 	return publisher.Message{
 		Topic:   topic,
 		Key:     []byte(contactID),
 		Value:   value,
-		Headers: eventHeaders(d, &env, contactID),
+		Headers: eventHeaders(d, &env, contactID, res.SchemaDrift),
 	}, nil
 }
 

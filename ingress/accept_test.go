@@ -98,7 +98,11 @@ func newTestHandler(t testing.TB, mutate func(*Config)) *testBridge {
 	}
 	pub := &fakePublisher{}
 	var logs bytes.Buffer
-	h, err := New(cfg, Deps{Routes: routes, Publisher: pub, Dedupe: seen, Metrics: metrics.New(), Log: zerolog.New(&logs)})
+	validator, err := schemas.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(cfg, Deps{Routes: routes, Publisher: pub, Dedupe: seen, Metrics: metrics.New(), Schemas: validator, Log: zerolog.New(zerolog.SyncWriter(&logs))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,6 +458,34 @@ func TestInvalidTopicDeadLettered(t *testing.T) {
 	res, err := b.h.Accept(context.Background(), signed(t, "msg_1", body), body)
 	if err != nil || res.Outcome != DeadLettered || res.Reason != DLQInvalidTopic {
 		t.Fatalf("%+v, %v", res, err)
+	}
+}
+
+// TestSchemaDrift: a payload that contradicts its schema is published all
+// the same, with engage-schema-valid: false; a valid one has no such header.
+func TestSchemaDrift(t *testing.T) {
+	b := newTestHandler(t, nil)
+	drifted := []byte(`{"eventType":"loyalty.addPoints","id":"e1","isEncrypted":false,"payload":{"contactId":"c1","amount":"100.10","newField":1},"tenant":"t"}`)
+	res, err := b.h.Accept(context.Background(), signed(t, "msg_drift", drifted), drifted)
+	if err != nil || res.Outcome != Published || !res.SchemaDrift {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	valid := example(t, schemas.EventLoyaltyAddPoints)
+	if res, err := b.h.Accept(context.Background(), signed(t, "msg_valid", valid), valid); err != nil || res.SchemaDrift {
+		t.Fatalf("valid example: %+v, %v", res, err)
+	}
+	unknown := []byte(`{"eventType":"order.created","payload":{"contactId":"c1","total":"x"},"tenant":"t"}`)
+	if res, err := b.h.Accept(context.Background(), signed(t, "msg_unknown", unknown), unknown); err != nil || res.SchemaDrift {
+		t.Fatalf("unknown event type: %+v, %v", res, err)
+	}
+	msgs := b.pub.published()
+	if got := headerMap(msgs[0].Headers)["engage-schema-valid"]; got != "false" || !bytes.Equal(msgs[0].Value, drifted) {
+		t.Errorf("drifted record: header %q", got)
+	}
+	for _, m := range msgs[1:] {
+		if _, ok := headerMap(m.Headers)["engage-schema-valid"]; ok {
+			t.Errorf("engage-schema-valid on a record without drift")
+		}
 	}
 }
 

@@ -87,7 +87,7 @@ func (b *headerBuilder) done() []publisher.Header {
 
 // eventHeaders are the headers of an event record (SPEC §5.1), including
 // the CloudEvents Kafka binding in binary mode.
-func eventHeaders(d Delivery, env *schemas.Envelope, contactID string) []publisher.Header {
+func eventHeaders(d Delivery, env *schemas.Envelope, contactID string, drift bool) []publisher.Header {
 	size := 2*len(d.ID) + len(d.Timestamp) + 2*len(env.EventType) + len(env.EventID) +
 		2*len(env.Tenant) + len(contactID) + 64
 	b := newHeaderBuilder(13, size)
@@ -106,6 +106,9 @@ func eventHeaders(d Delivery, env *schemas.Envelope, contactID string) []publish
 	b.add(schemas.RecordCESource, schemas.CESourcePrefix, env.Tenant)
 	b.add(schemas.RecordCEType, env.EventType)
 	b.add(schemas.RecordCESubject, contactID)
+	if drift {
+		b.add(schemas.RecordSchemaValid, schemas.SchemaValidFalse)
+	}
 	return b.done()
 }
 

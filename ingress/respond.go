@@ -88,6 +88,9 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, res Result, er
 	if res.Encryption != "" {
 		ev.Str("encryption", string(res.Encryption))
 	}
+	if res.SchemaDrift {
+		ev.Bool("schema_valid", false)
+	}
 	if res.Reason != "" {
 		ev.Str("reason", res.Reason)
 	}

@@ -214,3 +214,22 @@ func TestSendRetries(t *testing.T) {
 		t.Errorf("send output:\n%s", out.String())
 	}
 }
+
+func TestSchemasCommand(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"schemas"}, envOf(nil), &out, &out); err != nil || !strings.Contains(out.String(), `"title": "Engage webhook envelope"`) {
+		t.Fatalf("schemas: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"schemas", "reward.voucher.created"}, envOf(nil), &out, &out); err != nil || !strings.Contains(out.String(), `"ContactId"`) {
+		t.Fatalf("schemas reward.voucher.created: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"schemas", "--list"}, envOf(nil), &out, &out); err != nil || strings.Count(out.String(), "\n") != 12 {
+		t.Fatalf("schemas --list: %v\n%s", err, out.String())
+	}
+	err := run(context.Background(), []string{"schemas", "order.created"}, envOf(nil), &out, &out)
+	if code := exitCode(err, &out); code != 2 {
+		t.Errorf("unknown event type: exit %d", code)
+	}
+}

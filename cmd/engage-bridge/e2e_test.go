@@ -409,6 +409,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	deliver(t, b.webhookURL(), e2eSecret, "msg_m0", now, example(t, schemas.EventContactCreated), nil) // duplicate
 	deliver(t, b.webhookURL(), e2eSecret, "msg_m9", now, []byte(`{"eventType":"order.created","payload":{"contactId":"c"}}`), nil)
 	deliver(t, b.webhookURL(), e2eSecret, "msg_md", now, []byte(`{"eventType":"contact.updated","payload":{}}`), nil)
+	deliver(t, b.webhookURL(), e2eSecret, "msg_drift", now, []byte(`{"eventType":"point.balance.updated","id":"x","payload":{"contactId":"c","balance":"12.5"},"tenant":"t"}`), nil)
 	deliver(t, b.webhookURL(), "", "", now, []byte(`{}`), nil)
 	deliver(t, b.webhookURL(), e2eSecret, "msg_old", now.Add(-time.Hour), []byte(`{}`), nil)
 
@@ -417,19 +418,20 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		t.Fatalf("/metrics: %d", scrape.status)
 	}
 	for _, want := range []string{
-		`engage_bridge_requests_total{outcome="published"} 4`,
+		`engage_bridge_requests_total{outcome="published"} 5`,
+		`engage_bridge_schema_drift_total{event_type="point.balance.updated"} 1`,
 		`engage_bridge_requests_total{outcome="duplicate"} 1`,
 		`engage_bridge_requests_total{outcome="deadlettered"} 1`,
 		`engage_bridge_requests_total{outcome="invalid_signature"} 2`,
 		`engage_bridge_published_total{event_type="contact.created",topic="engage.contact"} 2`,
-		`engage_bridge_published_total{event_type="point.balance.updated",topic="engage.loyalty"} 1`,
+		`engage_bridge_published_total{event_type="point.balance.updated",topic="engage.loyalty"} 2`,
 		`engage_bridge_published_total{event_type="other",topic="engage.unrouted"} 1`,
 		`engage_bridge_deadletters_total{reason="missing_contact_id"} 1`,
 		`engage_bridge_signature_failures_total{reason="missing_headers"} 1`,
 		`engage_bridge_signature_failures_total{reason="too_old"} 1`,
 		`engage_bridge_duplicates_total 1`,
-		`engage_bridge_request_duration_seconds_count{outcome="published"} 4`,
-		`engage_bridge_kafka_publish_duration_seconds_count{result="ok"} 5`,
+		`engage_bridge_request_duration_seconds_count{outcome="published"} 5`,
+		`engage_bridge_kafka_publish_duration_seconds_count{result="ok"} 6`,
 		`engage_bridge_in_flight_requests 0`,
 		`engage_bridge_kafka_ready 1`,
 		`go_goroutines`,

@@ -20,11 +20,17 @@ func newFlagSet(name, synopsis string, out io.Writer) *flag.FlagSet {
 }
 
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	return parseFlagsArgs(fs, args, 0)
+}
+
+// parseFlagsArgs is parseFlags for commands that take up to maxArgs
+// arguments after their flags.
+func parseFlagsArgs(fs *flag.FlagSet, args []string, maxArgs int) error {
 	err := fs.Parse(args)
 	switch {
 	case err == nil:
-		if fs.NArg() > 0 {
-			return &usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+		if fs.NArg() > maxArgs {
+			return &usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(maxArgs))}
 		}
 		return nil
 	case errors.Is(err, flag.ErrHelp):

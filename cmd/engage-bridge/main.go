@@ -38,6 +38,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSend(ctx, rest, getenv, stdout, stderr)
 	case "tail":
 		return runTail(ctx, rest, getenv, stdout, stderr)
+	case "schemas":
+		return runSchemas(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		return runVersion(stdout)
 	case "help", "-h", "--help", "-help":
@@ -58,6 +60,7 @@ Commands:
   dev       run the bridge with everything embedded: a local Kafka, demo secrets
   send      sign sample Engage events as Svix does and post them
   tail      print the records on the bridge's topics
+  schemas   print the JSON Schema of the envelope or of an event type's payload
   version   print version, commit and Go version
 
 Run 'engage-bridge <command> -h' for a command's flags.

@@ -17,6 +17,7 @@ import (
 	"github.com/engage-bridge/engage-bridge/ingress"
 	"github.com/engage-bridge/engage-bridge/metrics"
 	"github.com/engage-bridge/engage-bridge/publisher"
+	"github.com/engage-bridge/engage-bridge/schemas"
 )
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -64,8 +65,12 @@ func newBridge(cfg config, log zerolog.Logger) (*bridge, error) {
 	if err != nil {
 		return nil, &configError{problems: []string{"BRIDGE_KAFKA_*: " + err.Error()}}
 	}
+	validator, err := schemas.NewValidator()
+	if err != nil {
+		return nil, fmt.Errorf("compiling the payload schemas: %w", err)
+	}
 	h, err := ingress.New(cfg.Ingress, ingress.Deps{
-		Routes: cfg.Routes, Publisher: pub, Dedupe: seen, Metrics: m,
+		Routes: cfg.Routes, Publisher: pub, Dedupe: seen, Metrics: m, Schemas: validator,
 		Log: log.With().Str("component", "ingress").Logger(),
 	})
 	if err != nil {
