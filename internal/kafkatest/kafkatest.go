@@ -151,3 +151,74 @@ func Murmur2(data []byte) int32 {
 	h ^= h >> 15
 	return int32(h)
 }
+
+// GroupLag is how many records of the topics a consumer group has not
+// committed yet (end offset minus committed offset, summed over
+// partitions; a partition without a commit counts from its start). It
+// returns an error rather than failing a test, so that a polling goroutine
+// may call it.
+func GroupLag(ctx context.Context, addrs []string, group string, topics ...string) (int64, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
+	if err != nil {
+		return 0, err
+	}
+	defer cl.Close()
+
+	meta := kmsg.NewPtrMetadataRequest()
+	for _, tp := range topics {
+		mt := kmsg.NewMetadataRequestTopic()
+		mt.Topic = kmsg.StringPtr(tp)
+		meta.Topics = append(meta.Topics, mt)
+	}
+	mresp, err := meta.RequestWith(ctx, cl)
+	if err != nil {
+		return 0, err
+	}
+	list := kmsg.NewPtrListOffsetsRequest()
+	for _, mt := range mresp.Topics {
+		lt := kmsg.NewListOffsetsRequestTopic()
+		lt.Topic = *mt.Topic
+		for _, p := range mt.Partitions {
+			lp := kmsg.NewListOffsetsRequestTopicPartition()
+			lp.Partition = p.Partition
+			lp.Timestamp = -1 // the end
+			lt.Partitions = append(lt.Partitions, lp)
+		}
+		list.Topics = append(list.Topics, lt)
+	}
+	lresp, err := list.RequestWith(ctx, cl)
+	if err != nil {
+		return 0, err
+	}
+	end := map[string]map[int32]int64{}
+	for _, lt := range lresp.Topics {
+		end[lt.Topic] = map[int32]int64{}
+		for _, p := range lt.Partitions {
+			end[lt.Topic][p.Partition] = p.Offset
+		}
+	}
+	fetch := kmsg.NewPtrOffsetFetchRequest()
+	fetch.Group = group
+	fresp, err := fetch.RequestWith(ctx, cl)
+	if err != nil {
+		return 0, err
+	}
+	committed := map[string]map[int32]int64{}
+	for _, ft := range fresp.Topics {
+		committed[ft.Topic] = map[int32]int64{}
+		for _, p := range ft.Partitions {
+			committed[ft.Topic][p.Partition] = p.Offset
+		}
+	}
+	var lag int64
+	for tp, parts := range end {
+		for p, e := range parts {
+			c, ok := committed[tp][p]
+			if !ok || c < 0 {
+				c = 0
+			}
+			lag += e - c
+		}
+	}
+	return lag, nil
+}
