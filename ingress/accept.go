@@ -12,6 +12,7 @@ import (
 
 	"github.com/engage-bridge/engage-bridge/dedupe"
 	"github.com/engage-bridge/engage-bridge/metrics"
+	"github.com/engage-bridge/engage-bridge/payloadcrypto"
 	"github.com/engage-bridge/engage-bridge/publisher"
 	"github.com/engage-bridge/engage-bridge/router"
 	"github.com/engage-bridge/engage-bridge/schemas"
@@ -38,22 +39,17 @@ type Deps struct {
 	Now func() time.Time
 }
 
-// Handler receives Engage webhooks: it verifies, decrypts, routes and
-// publishes each, and says what happened. It is safe for concurrent use.
+// Handler receives Engage webhooks: it verifies each delivery's signature
+// and hands it to its Processor, and says what happened. It is safe for
+// concurrent use.
 type Handler struct {
 	cfg      Config
 	verifier *Verifier
-	routes   *router.Table
-	pub      Publisher
-	seen     *dedupe.Cache
+	proc     *Processor
 	metrics  *metrics.Metrics
-	schemas  *schemas.Validator
 	log      zerolog.Logger
 	slots    chan struct{}
 	bodies   bodyPool
-	// staticTopics bounds the topic metric label: templated topics of
-	// undocumented event types count as "other".
-	staticTopics map[string]bool
 }
 
 // New returns a Handler. Configuration errors are reported all at once.
@@ -63,6 +59,53 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	}
 	cfg = cfg.withDefaults()
 	var errs []error
+	proc, err := NewProcessor(cfg, deps)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	verifier, err := NewVerifier(cfg.SigningSecrets, cfg.Tolerance, deps.Now)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return &Handler{
+		cfg:      cfg,
+		verifier: verifier,
+		proc:     proc,
+		metrics:  deps.Metrics,
+		log:      deps.Log,
+		slots:    make(chan struct{}, cfg.MaxInFlight),
+		bodies:   bodyPool{max: int(cfg.MaxBodyBytes) + 1},
+	}, nil
+}
+
+// Processor runs a delivery whose signature was verified through the rest
+// of the pipeline: skip known duplicates, parse, decrypt, find contactId,
+// route, publish (or dead-letter). The ingress uses it for every request;
+// redrive uses it for dead letters, whose signatures were verified when
+// they arrived. It is safe for concurrent use.
+type Processor struct {
+	key            *payloadcrypto.Key
+	publishTimeout time.Duration
+	routes         *router.Table
+	pub            Publisher
+	seen           *dedupe.Cache
+	metrics        *metrics.Metrics
+	schemas        *schemas.Validator
+	// staticTopics bounds the topic metric label: templated topics of
+	// undocumented event types count as "other".
+	staticTopics map[string]bool
+}
+
+// NewProcessor returns a Processor. Of cfg it uses EncryptionKey and
+// PublishTimeout; signing secrets are not needed.
+func NewProcessor(cfg Config, deps Deps) (*Processor, error) {
+	var errs []error
+	if cfg.PublishTimeout < 0 {
+		errs = append(errs, errors.New("ingress: publish timeout must be positive"))
+	}
 	if deps.Routes == nil {
 		errs = append(errs, errors.New("ingress: routes are required"))
 	}
@@ -75,30 +118,24 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	if deps.Metrics == nil {
 		errs = append(errs, errors.New("ingress: metrics are required"))
 	}
-	verifier, err := NewVerifier(cfg.SigningSecrets, cfg.Tolerance, deps.Now)
-	if err != nil {
-		errs = append(errs, err)
-	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	h := &Handler{
-		cfg:          cfg,
-		verifier:     verifier,
-		routes:       deps.Routes,
-		pub:          deps.Publisher,
-		seen:         deps.Dedupe,
-		metrics:      deps.Metrics,
-		schemas:      deps.Schemas,
-		log:          deps.Log,
-		slots:        make(chan struct{}, cfg.MaxInFlight),
-		bodies:       bodyPool{max: int(cfg.MaxBodyBytes) + 1},
-		staticTopics: map[string]bool{},
+	cfg = cfg.withDefaults()
+	p := &Processor{
+		key:            cfg.EncryptionKey,
+		publishTimeout: cfg.PublishTimeout,
+		routes:         deps.Routes,
+		pub:            deps.Publisher,
+		seen:           deps.Dedupe,
+		metrics:        deps.Metrics,
+		schemas:        deps.Schemas,
+		staticTopics:   map[string]bool{},
 	}
 	for _, t := range deps.Routes.Topics() {
-		h.staticTopics[t] = true
+		p.staticTopics[t] = true
 	}
-	return h, nil
+	return p, nil
 }
 
 // Outcome is what happened to a delivery that got a 2xx answer.
@@ -161,36 +198,58 @@ func (h *Handler) Accept(ctx context.Context, header http.Header, body []byte) (
 	if err != nil {
 		return Result{}, err
 	}
+	return h.proc.Process(ctx, d, body)
+}
+
+// Process runs a verified delivery through the pipeline and returns only
+// once Kafka acknowledged its record or dead letter, or with the error
+// that stopped it. See Handler.Accept.
+func (p *Processor) Process(ctx context.Context, d Delivery, body []byte) (Result, error) {
 	res := Result{SvixID: d.ID}
-	if h.seen.Seen(d.ID) {
+	if p.seen.Seen(d.ID) {
 		res.Outcome = Duplicate
 		return res, nil
 	}
 
-	msg, err := h.eventRecord(d, body, &res)
+	msg, err := p.eventRecord(d, body, &res)
 	if err != nil {
 		reason, ok := deadLetterReason(err)
 		if !ok {
 			return res, err
 		}
-		return h.deadLetter(ctx, d, body, reason, err, res)
+		return p.deadLetter(ctx, d, body, reason, err, res)
 	}
 	res.Topic = msg.Topic
-	if err := h.publish(ctx, msg, &res); err != nil {
+	if err := p.publish(ctx, msg, &res); err != nil {
 		return res, err
 	}
-	h.seen.Remember(d.ID)
-	h.metrics.Published(h.topicLabel(msg.Topic, res.EventType), res.EventType)
+	p.seen.Remember(d.ID)
+	p.metrics.Published(p.topicLabel(msg.Topic, res.EventType), res.EventType)
 	if res.SchemaDrift {
-		h.metrics.SchemaDrift(res.EventType)
+		p.metrics.SchemaDrift(res.EventType)
 	}
 	res.Outcome = Published
 	return res, nil
 }
 
+// Plan says what Process would do with a verified delivery (the topic it
+// would publish to, or why it would stay dead-lettered) without publishing
+// anything: redrive's dry run.
+func (p *Processor) Plan(d Delivery, body []byte) Result {
+	res := Result{SvixID: d.ID}
+	msg, err := p.eventRecord(d, body, &res)
+	if err != nil {
+		res.Outcome, res.Topic = DeadLettered, p.routes.DeadLetter()
+		res.Reason, _ = deadLetterReason(err)
+		return res
+	}
+	res.Outcome, res.Topic = Published, msg.Topic
+	return res
+}
+
 // eventRecord builds the Kafka record of a usable delivery, or returns why
 // the delivery is unusable. It fills res with what the log may show.
-func (h *Handler) eventRecord(d Delivery, body []byte, res *Result) (publisher.Message, error) {
+func (p *Processor) eventRecord(d Delivery, body []byte, res *Result) (publisher.Message, error) {
 	env, err := schemas.ParseEnvelope(body)
 	res.EventType, res.Tenant = env.EventType, env.Tenant // known even for payload errors
 	if err != nil {
@@ -200,14 +259,14 @@ func (h *Handler) eventRecord(d Delivery, body []byte, res *Result) (publisher.M
 	value, payload, contactID := body, env.Payload, ""
 	switch {
 	case env.IsEncrypted && env.PayloadIsString():
-		if h.cfg.EncryptionKey == nil {
+		if p.key == nil {
 			return publisher.Message{}, ErrNoEncryptionKey
 		}
 		text, err := env.Ciphertext()
 		if err != nil {
 			return publisher.Message{}, err
 		}
-		plain, err := h.cfg.EncryptionKey.Decrypt(text)
+		plain, err := p.key.Decrypt(text)
 		if err != nil {
 			return publisher.Message{}, &decryptError{err}
 		}
@@ -226,13 +285,13 @@ func (h *Handler) eventRecord(d Delivery, body []byte, res *Result) (publisher.M
 		}
 	}
 
-	topic, ok := h.routes.Topic(env.EventType, env.Tenant)
+	topic, ok := p.routes.Topic(env.EventType, env.Tenant)
 	if !ok {
 		return publisher.Message{}, ErrInvalidTopic
 	}
-	if h.schemas != nil {
+	if p.schemas != nil {
 		// The drift text may quote payload values: it is never kept.
-		checked, err := h.schemas.Check(env.EventType, payload)
+		checked, err := p.schemas.Check(env.EventType, payload)
 		res.SchemaDrift = checked && err != nil
 	}
 	return publisher.Message{
@@ -246,46 +305,46 @@ func (h *Handler) eventRecord(d Delivery, body []byte, res *Result) (publisher.M
 // deadLetter writes an unusable signed delivery, body unchanged, to the
 // dead-letter topic. Its svix-id is not remembered as published, so that a
 // resend after the cause is fixed (an encryption key added) goes through.
-func (h *Handler) deadLetter(ctx context.Context, d Delivery, body []byte, reason string, cause error, res Result) (Result, error) {
+func (p *Processor) deadLetter(ctx context.Context, d Delivery, body []byte, reason string, cause error, res Result) (Result, error) {
 	msg := publisher.Message{
-		Topic:   h.routes.DeadLetter(),
+		Topic:   p.routes.DeadLetter(),
 		Key:     []byte(d.ID),
 		Value:   body,
 		Headers: deadLetterHeaders(d, reason, cause, res.EventType, res.Tenant),
 	}
 	res.Topic, res.Reason = msg.Topic, reason
-	if err := h.publish(ctx, msg, &res); err != nil {
+	if err := p.publish(ctx, msg, &res); err != nil {
 		return res, err
 	}
-	h.metrics.DeadLetter(reason)
+	p.metrics.DeadLetter(reason)
 	res.Outcome = DeadLettered
 	return res, nil
 }
 
 // publish writes msg within the publish timeout and records where it went.
-func (h *Handler) publish(ctx context.Context, msg publisher.Message, res *Result) error {
-	ctx, cancel := context.WithTimeout(ctx, h.cfg.PublishTimeout)
+func (p *Processor) publish(ctx context.Context, msg publisher.Message, res *Result) error {
+	ctx, cancel := context.WithTimeout(ctx, p.publishTimeout)
 	defer cancel()
 	start := time.Now()
-	ack, err := h.pub.Publish(ctx, msg)
+	ack, err := p.pub.Publish(ctx, msg)
 	res.publishAttempted = true
 	switch {
 	case err == nil:
-		h.metrics.Publish("ok", time.Since(start))
+		p.metrics.Publish("ok", time.Since(start))
 	case errors.Is(err, publisher.ErrRejected):
-		h.metrics.Publish("rejected", time.Since(start))
-		h.metrics.Rejected(h.topicLabel(msg.Topic, res.EventType))
+		p.metrics.Publish("rejected", time.Since(start))
+		p.metrics.Rejected(p.topicLabel(msg.Topic, res.EventType))
 		return fmt.Errorf("publish to %s: %w", msg.Topic, err)
 	default:
-		h.metrics.Publish("unavailable", time.Since(start))
+		p.metrics.Publish("unavailable", time.Since(start))
 		return fmt.Errorf("publish to %s: %w", msg.Topic, err)
 	}
 	res.Partition, res.Offset = ack.Partition, ack.Offset
 	return nil
 }
 
-func (h *Handler) topicLabel(topic, eventType string) string {
-	if h.staticTopics[topic] || schemas.IsDocumented(eventType) {
+func (p *Processor) topicLabel(topic, eventType string) string {
+	if p.staticTopics[topic] || schemas.IsDocumented(eventType) {
 		return topic
 	}
 	return "other"

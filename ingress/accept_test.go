@@ -408,7 +408,7 @@ func TestDedupe(t *testing.T) {
 func TestDedupeOff(t *testing.T) {
 	b := newTestHandler(t, nil)
 	seen, _ := dedupe.New(dedupe.Config{TTL: 0}, nil)
-	b.h.seen = seen
+	b.h.proc.seen = seen
 	body := example(t, schemas.EventContactDeleted)
 	for range 2 {
 		if res, err := b.h.Accept(context.Background(), signed(t, "msg_1", body), body); err != nil || res.Outcome != Published {
@@ -453,7 +453,7 @@ func TestInvalidTopicDeadLettered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.h.routes = routes
+	b.h.proc.routes = routes
 	body := []byte(`{"eventType":"contact updated/evil","payload":{"contactId":"c"},"tenant":"t"}`)
 	res, err := b.h.Accept(context.Background(), signed(t, "msg_1", body), body)
 	if err != nil || res.Outcome != DeadLettered || res.Reason != DLQInvalidTopic {
@@ -497,8 +497,8 @@ func BenchmarkAccept(b *testing.B) {
 		b.Run(mode, func(b *testing.B) {
 			tb := newTestHandler(b, nil)
 			seen, _ := dedupe.New(dedupe.Config{TTL: 0}, nil)
-			tb.h.seen = seen
-			tb.h.pub = nopPublisher{}
+			tb.h.proc.seen = seen
+			tb.h.proc.pub = nopPublisher{}
 			body := example(b, schemas.EventContactUpdated)
 			if mode == "encrypted" {
 				body, _ = encrypted(b, schemas.EventContactUpdated)

@@ -214,7 +214,7 @@ func (panicPublisher) Publish(context.Context, publisher.Message) (publisher.Ack
 
 func TestPanicIsNever2xx(t *testing.T) {
 	b := newTestHandler(t, nil)
-	b.h.pub = panicPublisher{}
+	b.h.proc.pub = panicPublisher{}
 	body := example(t, schemas.EventContactUpdated)
 	w := post(t, b, "POST", "/webhooks/engage", signed(t, "msg_a", body), body, "")
 	if w.Code != 500 {

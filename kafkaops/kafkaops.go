@@ -170,6 +170,9 @@ type TailOptions struct {
 	// StopAtEnd returns once every partition was read up to the end it had
 	// when Tail started, instead of following new records.
 	StopAtEnd bool
+	// Group, when set, starts each partition at the group's committed
+	// offset (where the group would resume) without joining or committing.
+	Group string
 }
 
 // Tail reads every partition of the topics and calls fn for each record,
@@ -195,6 +198,12 @@ func (c *Client) Tail(ctx context.Context, opts TailOptions, fn func(Record) err
 	if err != nil {
 		return fmt.Errorf("list offsets: %w", err)
 	}
+	var committed map[string]map[int]int64
+	if opts.Group != "" {
+		if committed, err = c.Committed(ctx, opts.Group, opts.Topics...); err != nil {
+			return err
+		}
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -207,6 +216,9 @@ func (c *Client) Tail(ctx context.Context, opts TailOptions, fn func(Record) err
 				return fmt.Errorf("offsets of %s/%d: %w", topic, po.Partition, po.Error)
 			}
 			start, end := po.FirstOffset, po.LastOffset
+			if c, ok := committed[topic][po.Partition]; ok && c > start {
+				start = c
+			}
 			if opts.FromEnd {
 				start = end
 			}

@@ -361,14 +361,7 @@ func (v *values) bridgeConfig(brokersRequired bool) config {
 	} else if _, err := ingress.NewVerifier(in.SigningSecrets, time.Minute, nil); err != nil {
 		v.problem("BRIDGE_SIGNING_SECRETS", "%v", err)
 	}
-	if key := v.get("BRIDGE_ENCRYPTION_KEY"); key != "" {
-		k, err := payloadcrypto.ParseKey(key)
-		if err != nil {
-			v.problem("BRIDGE_ENCRYPTION_KEY", "%v", err)
-		} else {
-			in.EncryptionKey = &k
-		}
-	}
+	in.EncryptionKey = v.encryptionKey()
 	in.Tolerance = v.duration("BRIDGE_TIMESTAMP_TOLERANCE", false)
 	in.MaxBodyBytes = v.integer("BRIDGE_MAX_BODY_BYTES", 1, 64<<20)
 	var err error
@@ -386,20 +379,42 @@ func (v *values) bridgeConfig(brokersRequired bool) config {
 	case in.AuthHeader == "" && in.AuthToken != "":
 		v.problem("BRIDGE_AUTH_HEADER", "required when BRIDGE_AUTH_TOKEN is set")
 	}
-	in.PublishTimeout = v.duration("BRIDGE_PUBLISH_TIMEOUT", false)
-	if in.PublishTimeout >= 15*time.Second {
-		v.problem("BRIDGE_PUBLISH_TIMEOUT", "must be below 15s: Svix stops waiting for an answer after 15s, got %s", in.PublishTimeout)
-	}
+	in.PublishTimeout = v.publishTimeout()
 	in.MaxInFlight = int(v.integer("BRIDGE_MAX_IN_FLIGHT", 1, 1_000_000))
 
 	c.Kafka = v.kafkaConfig(brokersRequired)
 	c.RoutesFile, c.Routes = v.routes()
-	c.Dedupe = dedupe.Config{
+	c.Dedupe = v.dedupeConfig()
+	c.LogLevel, c.LogFormat = v.logging()
+	return c
+}
+
+func (v *values) encryptionKey() *payloadcrypto.Key {
+	key := v.get("BRIDGE_ENCRYPTION_KEY")
+	if key == "" {
+		return nil
+	}
+	k, err := payloadcrypto.ParseKey(key)
+	if err != nil {
+		v.problem("BRIDGE_ENCRYPTION_KEY", "%v", err)
+		return nil
+	}
+	return &k
+}
+
+func (v *values) publishTimeout() time.Duration {
+	d := v.duration("BRIDGE_PUBLISH_TIMEOUT", false)
+	if d >= 15*time.Second {
+		v.problem("BRIDGE_PUBLISH_TIMEOUT", "must be below 15s: Svix stops waiting for an answer after 15s, got %s", d)
+	}
+	return d
+}
+
+func (v *values) dedupeConfig() dedupe.Config {
+	return dedupe.Config{
 		TTL:        v.duration("BRIDGE_DEDUPE_TTL", true),
 		MaxEntries: int(v.integer("BRIDGE_DEDUPE_MAX_ENTRIES", 1, 100_000_000)),
 	}
-	c.LogLevel, c.LogFormat = v.logging()
-	return c
 }
 
 // secrets reads a comma-separated secret list, or one secret a line from

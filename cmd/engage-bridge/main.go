@@ -40,6 +40,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runTail(ctx, rest, getenv, stdout, stderr)
 	case "schemas":
 		return runSchemas(rest, stdout, stderr)
+	case "topics":
+		return runTopics(ctx, rest, getenv, stdout, stderr)
+	case "redrive":
+		return runRedrive(ctx, rest, getenv, stdout, stderr)
+	case "replay":
+		return runReplay(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		return runVersion(stdout)
 	case "help", "-h", "--help", "-help":
@@ -60,6 +66,9 @@ Commands:
   dev       run the bridge with everything embedded: a local Kafka, demo secrets
   send      sign sample Engage events as Svix does and post them
   tail      print the records on the bridge's topics
+  topics    create the routed topics if missing; report those with other settings
+  redrive   send the dead-letter topic through the pipeline again
+  replay    move a consumer group's offsets to a time or to the start
   schemas   print the JSON Schema of the envelope or of an event type's payload
   version   print version, commit and Go version
 

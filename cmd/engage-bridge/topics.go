@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/engage-bridge/engage-bridge/kafkaops"
+)
+
+func runTopics(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("topics", `topics [flags]
+
+Creates the topics of the routing table (BRIDGE_ROUTES_FILE, or the built-in one) that
+do not exist, with a max.message.bytes that fits a BRIDGE_MAX_BODY_BYTES body plus its
+headers, and reports existing topics whose settings differ. Running it twice changes
+nothing; existing topics are never altered.
+
+Example:
+  engage-bridge topics --kafka-brokers kafka:9092 --partitions 6 --replication-factor 3`, stderr)
+	v := newValues(fs, getenv, append(kafkaSettings(), "BRIDGE_ROUTES_FILE", "BRIDGE_MAX_BODY_BYTES")...)
+	partitions := fs.Int("partitions", 6, "partitions of each created topic; decide once: adding partitions later moves where a contact's new records go")
+	rf := fs.Int("replication-factor", 3, "replicas of each created topic (1 for a single-broker cluster)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	conn := v.kafkaConfig(true)
+	_, routes := v.routes()
+	maxBody := v.integer("BRIDGE_MAX_BODY_BYTES", 1, 64<<20)
+	if *partitions < 1 {
+		v.problem("--partitions", "must be at least 1")
+	}
+	if *rf < 1 {
+		v.problem("--replication-factor", "must be at least 1")
+	}
+	if err := v.err(); err != nil {
+		return err
+	}
+	ops, err := kafkaops.New(conn)
+	if err != nil {
+		return err
+	}
+	defer ops.Close()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+
+	want := kafkaops.MaxMessageBytes(maxBody)
+	var specs []kafkaops.TopicSpec
+	for _, t := range routes.Topics() {
+		specs = append(specs, kafkaops.TopicSpec{
+			Name: t, Partitions: *partitions, ReplicationFactor: *rf,
+			Configs: map[string]string{"max.message.bytes": strconv.FormatInt(want, 10)},
+		})
+	}
+	states, err := ops.EnsureTopics(ctx, specs)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	for _, s := range states {
+		if s.Created {
+			fmt.Fprintf(w, "%s\tcreated\t%d partitions, replication factor %d, max.message.bytes %d\n", s.Name, s.Partitions, *rf, want)
+			continue
+		}
+		var differs []string
+		if s.Partitions != *partitions {
+			differs = append(differs, fmt.Sprintf("%d partitions (want %d)", s.Partitions, *partitions))
+		}
+		got, err := ops.TopicConfig(ctx, s.Name, "max.message.bytes")
+		if n, perr := strconv.ParseInt(got, 10, 64); err == nil && perr == nil && n < want {
+			differs = append(differs, fmt.Sprintf("max.message.bytes %d (want at least %d: a %d-byte body would be refused)", n, want, maxBody))
+		}
+		if len(differs) == 0 {
+			fmt.Fprintf(w, "%s\texists\t%d partitions\n", s.Name, s.Partitions)
+			continue
+		}
+		fmt.Fprintf(w, "%s\texists with other settings\t%s\n", s.Name, strings.Join(differs, "; "))
+	}
+	return w.Flush()
+}
