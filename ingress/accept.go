@@ -9,6 +9,10 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/engage-bridge/engage-bridge/dedupe"
 	"github.com/engage-bridge/engage-bridge/metrics"
@@ -16,6 +20,7 @@ import (
 	"github.com/engage-bridge/engage-bridge/publisher"
 	"github.com/engage-bridge/engage-bridge/router"
 	"github.com/engage-bridge/engage-bridge/schemas"
+	"github.com/engage-bridge/engage-bridge/tracing"
 )
 
 // Publisher writes one record and returns once Kafka acknowledged it.
@@ -35,8 +40,18 @@ type Deps struct {
 	// type's JSON Schema: drift is marked and counted, never refused.
 	Schemas *schemas.Validator
 	Log     zerolog.Logger
+	// Tracer records a span per webhook with verify, decrypt and publish
+	// inside it. Default: a no-op tracer (tracing off).
+	Tracer trace.Tracer
 	// Now is the clock for signature timestamps. Default time.Now.
 	Now func() time.Time
+}
+
+func (d Deps) tracer() trace.Tracer {
+	if d.Tracer == nil {
+		return noop.NewTracerProvider().Tracer("")
+	}
+	return d.Tracer
 }
 
 // Handler receives Engage webhooks: it verifies each delivery's signature
@@ -47,6 +62,7 @@ type Handler struct {
 	verifier *Verifier
 	proc     *Processor
 	metrics  *metrics.Metrics
+	tracer   trace.Tracer
 	log      zerolog.Logger
 	slots    chan struct{}
 	bodies   bodyPool
@@ -75,6 +91,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		verifier: verifier,
 		proc:     proc,
 		metrics:  deps.Metrics,
+		tracer:   deps.tracer(),
 		log:      deps.Log,
 		slots:    make(chan struct{}, cfg.MaxInFlight),
 		bodies:   bodyPool{max: int(cfg.MaxBodyBytes) + 1},
@@ -94,6 +111,7 @@ type Processor struct {
 	seen           *dedupe.Cache
 	metrics        *metrics.Metrics
 	schemas        *schemas.Validator
+	tracer         trace.Tracer
 	// staticTopics bounds the topic metric label: templated topics of
 	// undocumented event types count as "other".
 	staticTopics map[string]bool
@@ -130,6 +148,7 @@ func NewProcessor(cfg Config, deps Deps) (*Processor, error) {
 		seen:           deps.Dedupe,
 		metrics:        deps.Metrics,
 		schemas:        deps.Schemas,
+		tracer:         deps.tracer(),
 		staticTopics:   map[string]bool{},
 	}
 	for _, t := range deps.Routes.Topics() {
@@ -194,10 +213,14 @@ var ErrInvalidTopic = errors.New("routing produced an illegal topic name")
 // used goes to the dead-letter topic instead. A nil error means Kafka
 // acknowledged a record (or the delivery was a known duplicate).
 func (h *Handler) Accept(ctx context.Context, header http.Header, body []byte) (Result, error) {
+	_, span := h.tracer.Start(ctx, "verify")
 	d, err := h.verifier.Verify(header, body)
 	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+		span.End()
 		return Result{}, err
 	}
+	span.End()
 	return h.proc.Process(ctx, d, body)
 }
 
@@ -211,7 +234,7 @@ func (p *Processor) Process(ctx context.Context, d Delivery, body []byte) (Resul
 		return res, nil
 	}
 
-	msg, err := p.eventRecord(d, body, &res)
+	msg, err := p.eventRecord(ctx, d, body, &res)
 	if err != nil {
 		reason, ok := deadLetterReason(err)
 		if !ok {
@@ -235,9 +258,9 @@ func (p *Processor) Process(ctx context.Context, d Delivery, body []byte) (Resul
 // Plan says what Process would do with a verified delivery (the topic it
 // would publish to, or why it would stay dead-lettered) without publishing
 // anything: redrive's dry run.
-func (p *Processor) Plan(d Delivery, body []byte) Result {
+func (p *Processor) Plan(ctx context.Context, d Delivery, body []byte) Result {
 	res := Result{SvixID: d.ID}
-	msg, err := p.eventRecord(d, body, &res)
+	msg, err := p.eventRecord(ctx, d, body, &res)
 	if err != nil {
 		res.Outcome, res.Topic = DeadLettered, p.routes.DeadLetter()
 		res.Reason, _ = deadLetterReason(err)
@@ -249,7 +272,7 @@ func (p *Processor) Plan(d Delivery, body []byte) Result {
 
 // eventRecord builds the Kafka record of a usable delivery, or returns why
 // the delivery is unusable. It fills res with what the log may show.
-func (p *Processor) eventRecord(d Delivery, body []byte, res *Result) (publisher.Message, error) {
+func (p *Processor) eventRecord(ctx context.Context, d Delivery, body []byte, res *Result) (publisher.Message, error) {
 	env, err := schemas.ParseEnvelope(body)
 	res.EventType, res.Tenant = env.EventType, env.Tenant // known even for payload errors
 	if err != nil {
@@ -266,10 +289,14 @@ func (p *Processor) eventRecord(d Delivery, body []byte, res *Result) (publisher
 		if err != nil {
 			return publisher.Message{}, err
 		}
+		_, span := p.tracer.Start(ctx, "decrypt")
 		plain, err := p.key.Decrypt(text)
 		if err != nil {
+			span.SetStatus(codes.Error, "decrypt failed")
+			span.End()
 			return publisher.Message{}, &decryptError{err}
 		}
+		span.End()
 		if contactID, err = schemas.ContactID(plain); err != nil {
 			return publisher.Message{}, err
 		}
@@ -322,12 +349,32 @@ func (p *Processor) deadLetter(ctx context.Context, d Delivery, body []byte, rea
 }
 
 // publish writes msg within the publish timeout and records where it went.
+// With tracing on, the record carries the publish span's traceparent, so
+// that consumers continue the trace.
 func (p *Processor) publish(ctx context.Context, msg publisher.Message, res *Result) error {
+	ctx, span := p.tracer.Start(ctx, "publish "+msg.Topic, trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(
+			attribute.String("messaging.system", "kafka"),
+			attribute.String("messaging.operation.type", "send"),
+			attribute.String("messaging.destination.name", msg.Topic),
+			attribute.String("messaging.message.id", res.SvixID),
+		))
+	defer span.End()
+	if span.SpanContext().IsValid() {
+		tracing.Propagator().Inject(ctx, headerCarrier{&msg.Headers})
+	}
 	ctx, cancel := context.WithTimeout(ctx, p.publishTimeout)
 	defer cancel()
 	start := time.Now()
 	ack, err := p.pub.Publish(ctx, msg)
 	res.publishAttempted = true
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	} else {
+		span.SetAttributes(
+			attribute.Int("messaging.destination.partition.id", int(ack.Partition)),
+			attribute.Int64("messaging.kafka.offset", ack.Offset))
+	}
 	switch {
 	case err == nil:
 		p.metrics.Publish("ok", time.Since(start))
@@ -348,4 +395,29 @@ func (p *Processor) topicLabel(topic, eventType string) string {
 		return topic
 	}
 	return "other"
+}
+
+// headerCarrier lets the trace propagator write record headers. Only
+// traceparent is written (tracestate when a parent had one).
+type headerCarrier struct{ headers *[]publisher.Header }
+
+func (c headerCarrier) Get(key string) string {
+	for _, h := range *c.headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+func (c headerCarrier) Set(key, value string) {
+	*c.headers = append(*c.headers, publisher.Header{Key: key, Value: []byte(value)})
+}
+
+func (c headerCarrier) Keys() []string {
+	keys := make([]string, len(*c.headers))
+	for i, h := range *c.headers {
+		keys[i] = h.Key
+	}
+	return keys
 }

@@ -25,9 +25,7 @@ func (h *Handler) HTTPHandler() http.Handler {
 		h.respond(c.Response(), c.Request(), Result{}, err, time.Now())
 	}
 	e.POST(h.cfg.Path, func(c echo.Context) error {
-		start := time.Now()
-		res, err := h.serve(c.Request())
-		h.respond(c.Response(), c.Request(), res, err, start)
+		h.handle(c.Response(), c.Request())
 		return nil
 	})
 	return e

@@ -9,6 +9,12 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/engage-bridge/engage-bridge/tracing"
 )
 
 // Routing errors, answered by the same table as everything else.
@@ -17,6 +23,26 @@ var (
 	ErrMethodNotAllowed = errors.New("method not allowed on the webhook path")
 	errPanic            = errors.New("panic while handling the request")
 )
+
+// handle is the webhook path's whole life: a span, the pipeline, the
+// answer, the log line.
+func (h *Handler) handle(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	ctx := tracing.Propagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+	ctx, span := h.tracer.Start(ctx, "webhook", trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path)))
+	defer span.End()
+	res, err := h.serve(r.WithContext(ctx))
+	a := h.respond(w, r, res, err, start)
+	span.SetAttributes(
+		attribute.Int("http.response.status_code", a.status),
+		attribute.String("engage.outcome", a.outcome),
+		attribute.String("engage.event_type", res.EventType),
+		attribute.String("messaging.message.id", res.SvixID))
+	if a.status >= 500 {
+		span.SetStatus(codes.Error, a.outcome)
+	}
+}
 
 // serve is receive with a panic turned into a 500, never into a 2xx, so
 // that Svix retries the delivery.
@@ -34,7 +60,7 @@ func (h *Handler) serve(r *http.Request) (res Result, err error) {
 // respond writes the answer, counts it, and logs the request's one line:
 // what happened and where the record went, never a body, a payload field,
 // a contactId or a secret.
-func (h *Handler) respond(w http.ResponseWriter, r *http.Request, res Result, err error, start time.Time) {
+func (h *Handler) respond(w http.ResponseWriter, r *http.Request, res Result, err error, start time.Time) answer {
 	a := answerFor(res, err)
 	header := w.Header()
 	header.Set("Content-Type", "application/json")
@@ -64,7 +90,7 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, res Result, er
 		ev = h.log.Info()
 	}
 	if !ev.Enabled() {
-		return
+		return a
 	}
 	ev.Str("method", r.Method).Str("path", r.URL.Path)
 	if res.ClientIP.IsValid() {
@@ -102,4 +128,5 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, res Result, er
 		ev.Str("error", err.Error())
 	}
 	ev.Str("outcome", a.outcome).Int("status", a.status).Float64("duration_ms", float64(d.Microseconds())/1000).Msg("webhook")
+	return a
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/engage-bridge/engage-bridge/payloadcrypto"
 	"github.com/engage-bridge/engage-bridge/router"
 	"github.com/engage-bridge/engage-bridge/routesfile"
+	"github.com/engage-bridge/engage-bridge/tracing"
 )
 
 // setting is one configuration variable of SPEC §3. Each has a flag named
@@ -242,6 +243,7 @@ type config struct {
 	RoutesFile  string
 	Routes      *router.Table
 	Dedupe      dedupe.Config
+	Tracing     tracing.Config
 	LogLevel    zerolog.Level
 	LogFormat   string
 }
@@ -385,7 +387,38 @@ func (v *values) bridgeConfig(brokersRequired bool) config {
 	c.Kafka = v.kafkaConfig(brokersRequired)
 	c.RoutesFile, c.Routes = v.routes()
 	c.Dedupe = v.dedupeConfig()
+	c.Tracing = v.tracingConfig()
 	c.LogLevel, c.LogFormat = v.logging()
+	return c
+}
+
+// tracingConfig reads the standard OpenTelemetry switches. Tracing is off
+// unless an OTLP endpoint is configured or OTEL_TRACES_EXPORTER is otlp;
+// OTEL_SDK_DISABLED=true and OTEL_TRACES_EXPORTER=none turn it off. The
+// exporter reads its other OTEL_EXPORTER_OTLP_* settings itself.
+func (v *values) tracingConfig() tracing.Config {
+	c := tracing.Config{Version: buildVersion()}
+	exporter := strings.ToLower(strings.TrimSpace(v.getenv("OTEL_TRACES_EXPORTER")))
+	endpoint := v.getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") + v.getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+	switch exporter {
+	case "otlp":
+		c.Enabled = true
+	case "", "none":
+		c.Enabled = exporter == "" && endpoint != ""
+	default:
+		v.problem("OTEL_TRACES_EXPORTER", "%q is not supported: use otlp or none", exporter)
+	}
+	if strings.EqualFold(strings.TrimSpace(v.getenv("OTEL_SDK_DISABLED")), "true") {
+		c.Enabled = false
+	}
+	c.Protocol = strings.TrimSpace(v.getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"))
+	name := "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+	if c.Protocol == "" {
+		c.Protocol, name = strings.TrimSpace(v.getenv("OTEL_EXPORTER_OTLP_PROTOCOL")), "OTEL_EXPORTER_OTLP_PROTOCOL"
+	}
+	if err := c.Validate(); err != nil {
+		v.problem(name, "%v", err)
+	}
 	return c
 }
 
@@ -466,7 +499,8 @@ func logConfig(log zerolog.Logger, c config) {
 		Str("kafka_sasl", c.Kafka.SASL.String()).Str("kafka_client_id", c.Kafka.ClientID).
 		Dur("publish_timeout", in.PublishTimeout).Str("routes_file", c.RoutesFile).
 		Dur("dedupe_ttl", c.Dedupe.TTL).Int("dedupe_max_entries", c.Dedupe.MaxEntries).
-		Int("max_in_flight", in.MaxInFlight)
+		Int("max_in_flight", in.MaxInFlight).
+		Bool("tracing", c.Tracing.Enabled)
 	if c.Routes != nil {
 		ev.Strs("topics", c.Routes.Topics())
 	}

@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"sync"
@@ -13,6 +16,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
 	"github.com/engage-bridge/engage-bridge/schemas"
@@ -445,5 +450,75 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	}
 	if a := do(t, http.MethodGet, b.adminURL()+"/readyz", http.Header{}, nil); a.status != 200 {
 		t.Errorf("/readyz %+v", a)
+	}
+}
+
+// TestTracingOTLP: with OTEL_EXPORTER_OTLP_ENDPOINT set, spans reach an
+// OTLP/HTTP collector, and the Kafka record carries the publish span's
+// traceparent.
+func TestTracingOTLP(t *testing.T) {
+	var mu sync.Mutex
+	spans := map[string]string{} // name -> trace id
+	service := ""
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var req collectortrace.ExportTraceServiceRequest
+		if r.URL.Path != "/v1/traces" || proto.Unmarshal(body, &req) != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, rs := range req.ResourceSpans {
+			for _, a := range rs.Resource.Attributes {
+				if a.Key == "service.name" {
+					service = a.Value.GetStringValue()
+				}
+			}
+			for _, ss := range rs.ScopeSpans {
+				for _, s := range ss.Spans {
+					spans[s.Name] = hex.EncodeToString(s.TraceId)
+				}
+			}
+		}
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		_, _ = w.Write(nil)
+	}))
+	defer collector.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
+	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+
+	c := kafkatest.Cluster(t)
+	b := startBridge(t, c, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": collector.URL}, true)
+	if a := deliver(t, b.webhookURL(), e2eSecret, "msg_otlp", time.Now(), example(t, schemas.EventContactCreated), nil); a.status != 200 {
+		t.Fatalf("%+v", a)
+	}
+	recs := kafkatest.ReadAll(t, b.brokers, 1, 10*time.Second, "engage.contact")
+	if len(recs) != 1 {
+		t.Fatalf("%d records", len(recs))
+	}
+	tp := strings.Split(recs[0].Headers["traceparent"], "-")
+	if len(tp) != 4 || tp[0] != "00" {
+		t.Fatalf("traceparent %q", recs[0].Headers["traceparent"])
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		got := len(spans)
+		mu.Unlock()
+		if got >= 3 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, name := range []string{"webhook", "verify", "publish engage.contact"} {
+		if spans[name] != tp[1] {
+			t.Errorf("span %s: trace %q, want the record's %q (spans %v)", name, spans[name], tp[1], spans)
+		}
+	}
+	if service != "engage-bridge" {
+		t.Errorf("service.name %q", service)
 	}
 }

@@ -92,7 +92,7 @@ Example:
 
 	if *dryRun {
 		err := ops.Tail(ctx, kafkaops.TailOptions{Topics: []string{dlq}, StopAtEnd: true, Group: *group}, func(r kafkaops.Record) error {
-			res := proc.Plan(deliveryOf(r), r.Value)
+			res := proc.Plan(ctx, deliveryOf(r), r.Value)
 			if res.Outcome == ingress.Published {
 				report(r, res, "would publish to "+res.Topic)
 			} else {

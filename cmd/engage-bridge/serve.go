@@ -18,6 +18,7 @@ import (
 	"github.com/engage-bridge/engage-bridge/metrics"
 	"github.com/engage-bridge/engage-bridge/publisher"
 	"github.com/engage-bridge/engage-bridge/schemas"
+	"github.com/engage-bridge/engage-bridge/tracing"
 )
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -44,6 +45,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 type bridge struct {
 	cfg       config
 	log       zerolog.Logger
+	tracing   *tracing.Provider
 	metrics   *metrics.Metrics
 	publisher *publisher.Publisher
 	admin     *admin.Server
@@ -69,9 +71,14 @@ func newBridge(cfg config, log zerolog.Logger) (*bridge, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compiling the payload schemas: %w", err)
 	}
+	tp, err := tracing.New(context.Background(), cfg.Tracing)
+	if err != nil {
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
 	h, err := ingress.New(cfg.Ingress, ingress.Deps{
 		Routes: cfg.Routes, Publisher: pub, Dedupe: seen, Metrics: m, Schemas: validator,
-		Log: log.With().Str("component", "ingress").Logger(),
+		Tracer: tp.Tracer("github.com/engage-bridge/engage-bridge/ingress"),
+		Log:    log.With().Str("component", "ingress").Logger(),
 	})
 	if err != nil {
 		return nil, &configError{problems: []string{err.Error()}}
@@ -79,7 +86,7 @@ func newBridge(cfg config, log zerolog.Logger) (*bridge, error) {
 	adm := admin.New(admin.Config{Topics: cfg.Routes.Topics()}, pub, m.Registry(),
 		log.With().Str("component", "readiness").Logger(), m.Ready)
 
-	b := &bridge{cfg: cfg, log: log, metrics: m, publisher: pub, admin: adm}
+	b := &bridge{cfg: cfg, log: log, tracing: tp, metrics: m, publisher: pub, admin: adm}
 	errorLog := stdlog.New(zerologWriter{log.With().Str("component", "http").Logger()}, "", 0)
 	publish := cfg.Ingress.PublishTimeout
 	if publish == 0 {
@@ -171,6 +178,11 @@ func (b *bridge) run(ctx context.Context) error {
 	if err := b.publisher.Close(pubCtx); err != nil {
 		b.log.Error().Err(err).Msg("closing the publisher")
 		runErr = errors.Join(runErr, err)
+	}
+	traceCtx, cancelTrace := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancelTrace()
+	if err := b.tracing.Shutdown(traceCtx); err != nil {
+		b.log.Warn().Err(err).Msg("flushing traces") // spans are not worth a failed exit
 	}
 	stopReady()
 	admCtx, cancelAdm := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)

@@ -14,6 +14,19 @@ var (
 )
 
 func runVersion(stdout io.Writer) error {
+	v, c := buildInfo()
+	fmt.Fprintf(stdout, "engage-bridge %s\ncommit %s\n%s %s/%s\n", v, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return nil
+}
+
+// buildVersion is the version reported to tracing and logs.
+func buildVersion() string {
+	v, _ := buildInfo()
+	return v
+}
+
+// buildInfo returns the version and commit, from -ldflags or the build.
+func buildInfo() (string, string) {
 	v, c, modified := version, commit, false
 	if info, ok := debug.ReadBuildInfo(); ok {
 		if v == "" && info.Main.Version != "" {
@@ -38,6 +51,5 @@ func runVersion(stdout io.Writer) error {
 	} else if modified {
 		c += "-dirty"
 	}
-	fmt.Fprintf(stdout, "engage-bridge %s\ncommit %s\n%s %s/%s\n", v, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	return nil
+	return v, c
 }
