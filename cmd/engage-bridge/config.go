@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -265,6 +266,9 @@ func (v *values) kafkaConfig(brokersRequired bool) kafkaconn.Config {
 		Brokers:  v.list("BRIDGE_KAFKA_BROKERS"),
 		ClientID: v.get("BRIDGE_KAFKA_CLIENT_ID"),
 	}
+	if len(c.ClientID) > 255 || strings.ContainsFunc(c.ClientID, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		v.problem("BRIDGE_KAFKA_CLIENT_ID", "must be at most 255 characters without control characters")
+	}
 	if len(c.Brokers) == 0 && brokersRequired {
 		v.problem("BRIDGE_KAFKA_BROKERS", "required (comma-separated host:port)")
 	}
@@ -337,7 +341,11 @@ func (v *values) routes() (string, *router.Table) {
 	}
 	t, err := router.New(cfg)
 	if err != nil {
-		v.problem("BRIDGE_ROUTES_FILE", "%s", strings.ReplaceAll(err.Error(), "\n", "; "))
+		where := ""
+		if path != "" {
+			where = filepath.Base(path) + ": "
+		}
+		v.problem("BRIDGE_ROUTES_FILE", "%s%s", where, strings.ReplaceAll(err.Error(), "\n", "; "))
 		return path, nil
 	}
 	return path, t
@@ -374,6 +382,12 @@ func (v *values) bridgeConfig(brokersRequired bool) config {
 		v.problem("BRIDGE_TRUSTED_PROXIES", "%v", err)
 	}
 	in.AuthHeader = v.get("BRIDGE_AUTH_HEADER")
+	if in.AuthHeader != "" && !isHeaderName(in.AuthHeader) {
+		v.problem("BRIDGE_AUTH_HEADER", "%q is not an HTTP header name (letters, digits and !#$%%&'*+-.^_`|~)", in.AuthHeader)
+	}
+	if lower := strings.ToLower(in.AuthHeader); strings.HasPrefix(lower, "svix-") || strings.HasPrefix(lower, "webhook-") {
+		v.problem("BRIDGE_AUTH_HEADER", "%q is one of Svix's own headers; choose another name (for example X-Engage-Token)", in.AuthHeader)
+	}
 	in.AuthToken = v.get("BRIDGE_AUTH_TOKEN")
 	switch {
 	case in.AuthHeader != "" && in.AuthToken == "":
@@ -513,4 +527,17 @@ func prefixes(ps []netip.Prefix) string {
 		s[i] = p.String()
 	}
 	return strings.Join(s, ",")
+}
+
+// isHeaderName reports whether s is an HTTP header field name (an RFC 9110
+// token).
+func isHeaderName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return s != ""
 }
