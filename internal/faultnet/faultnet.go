@@ -14,12 +14,12 @@ import (
 
 // Net is the fault state shared by every listener it made.
 type Net struct {
-	mu        sync.Mutex
-	down      bool
-	conns     map[*conn]struct{}
-	latency   atomic.Int64 // nanoseconds added before each read
-	accepted  atomic.Int64
-	refused   atomic.Int64
+	mu       sync.Mutex
+	down     bool
+	conns    map[*conn]struct{}
+	latency  atomic.Int64 // nanoseconds added before each read
+	accepted atomic.Int64
+	refused  atomic.Int64
 }
 
 // New returns a Net that is up and adds no latency.
