@@ -59,6 +59,13 @@ type testBridge struct {
 // topics (unless createTopics is false).
 func startBridge(t *testing.T, c *kfake.Cluster, env map[string]string, withTopics bool) *testBridge {
 	t.Helper()
+	return startBridgeWith(t, c, env, withTopics, nil)
+}
+
+// startBridgeWith is startBridge with a last change to the configuration
+// read from the variables, for what has no variable (server timeouts).
+func startBridgeWith(t *testing.T, c *kfake.Cluster, env map[string]string, withTopics bool, change func(*config)) *testBridge {
+	t.Helper()
 	vars := map[string]string{
 		"BRIDGE_LISTEN":          "127.0.0.1:0",
 		"BRIDGE_ADMIN_LISTEN":    "127.0.0.1:0",
@@ -78,6 +85,9 @@ func startBridge(t *testing.T, c *kfake.Cluster, env map[string]string, withTopi
 	cfg := v.bridgeConfig(true)
 	if err := v.err(); err != nil {
 		t.Fatal(err)
+	}
+	if change != nil {
+		change(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	if withTopics {
@@ -193,4 +203,38 @@ func encryptedExample(t *testing.T, eventType string) (body, want []byte) {
 	m["isEncrypted"] = json.RawMessage("false")
 	want, _ = json.Marshal(m)
 	return body, want
+}
+
+// signedHeaders are the Svix headers of body signed now with e2eSecret.
+func signedHeaders(t *testing.T, id string, body []byte) http.Header {
+	t.Helper()
+	wh, err := svix.NewWebhook(e2eSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	sig, _ := wh.Sign(id, now, body)
+	h := http.Header{}
+	h.Set("svix-id", id)
+	h.Set("svix-timestamp", strconv.FormatInt(now.Unix(), 10))
+	h.Set("svix-signature", sig)
+	return h
+}
+
+// metricValue scrapes /metrics and returns the value of the sample whose
+// line starts with series (name and labels as Prometheus prints them).
+func metricValue(t *testing.T, adminURL, series string) float64 {
+	t.Helper()
+	a := do(t, http.MethodGet, adminURL+"/metrics", http.Header{}, nil)
+	for line := range strings.SplitSeq(a.body, "\n") {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return v
+		}
+	}
+	t.Fatalf("/metrics has no %s", series)
+	return 0
 }

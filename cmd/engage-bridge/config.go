@@ -245,6 +245,7 @@ type config struct {
 	Routes      *router.Table
 	Dedupe      dedupe.Config
 	Tracing     tracing.Config
+	Timeouts    serverTimeouts
 	LogLevel    zerolog.Level
 	LogFormat   string
 }
@@ -402,6 +403,7 @@ func (v *values) bridgeConfig(brokersRequired bool) config {
 	c.RoutesFile, c.Routes = v.routes()
 	c.Dedupe = v.dedupeConfig()
 	c.Tracing = v.tracingConfig()
+	c.Timeouts = defaultTimeouts(in.PublishTimeout)
 	c.LogLevel, c.LogFormat = v.logging()
 	return c
 }
@@ -540,4 +542,27 @@ func isHeaderName(s string) bool {
 		return false
 	}
 	return s != ""
+}
+
+// serverTimeouts bound how long a client may hold a connection of the
+// webhook listener, so that slow or stuck clients cannot pin connections,
+// goroutines or in-flight slots.
+type serverTimeouts struct {
+	ReadHeader time.Duration // the request line and headers
+	Read       time.Duration // the whole request, body included
+	Write      time.Duration // from the end of the headers to the end of the answer
+	Idle       time.Duration // a keep-alive connection between requests
+}
+
+// defaultTimeouts: headers within 10 s, a 1 MiB body within 30 s (Svix
+// sends from data centres, at far more than 35 KB/s), the answer within
+// the publish timeout after that, and keep-alive connections, which Svix
+// reuses, kept for 2 minutes.
+func defaultTimeouts(publish time.Duration) serverTimeouts {
+	return serverTimeouts{
+		ReadHeader: 10 * time.Second,
+		Read:       30 * time.Second,
+		Write:      30*time.Second + publish + 5*time.Second,
+		Idle:       2 * time.Minute,
+	}
 }

@@ -88,19 +88,12 @@ func newBridge(cfg config, log zerolog.Logger) (*bridge, error) {
 
 	b := &bridge{cfg: cfg, log: log, tracing: tp, metrics: m, publisher: pub, admin: adm}
 	errorLog := stdlog.New(zerologWriter{log.With().Str("component", "http").Logger()}, "", 0)
-	publish := cfg.Ingress.PublishTimeout
-	if publish == 0 {
-		publish = 8 * time.Second
-	}
 	b.webhook = &http.Server{
-		Handler: h.HTTPHandler(),
-		// Slow or stuck clients must not pin connections: headers within
-		// 10 s, a 1 MiB body within 30 s, the answer within the publish
-		// timeout after that.
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30*time.Second + publish + 5*time.Second,
-		IdleTimeout:       2 * time.Minute,
+		Handler:           h.HTTPHandler(),
+		ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
+		ReadTimeout:       cfg.Timeouts.Read,
+		WriteTimeout:      cfg.Timeouts.Write,
+		IdleTimeout:       cfg.Timeouts.Idle,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          errorLog,
 	}

@@ -222,3 +222,73 @@ func GroupLag(ctx context.Context, addrs []string, group string, topics ...strin
 	}
 	return lag, nil
 }
+
+// ReadToEnd returns every record of the topics written before the call:
+// it reads each partition up to its end offset at the time of the call,
+// so that a test sees all records, not merely at least some.
+func ReadToEnd(t testing.TB, addrs []string, topics ...string) []Record {
+	t.Helper()
+	ends := EndOffsets(t, addrs, topics...)
+	total := 0
+	for _, parts := range ends {
+		for _, end := range parts {
+			total += int(end) // the topics are never compacted in tests: offsets are dense from 0
+		}
+	}
+	recs := ReadAll(t, addrs, total, 30*time.Second, topics...)
+	if len(recs) < total {
+		t.Fatalf("read %d records of %d before the deadline", len(recs), total)
+	}
+	return recs
+}
+
+// EndOffsets returns each partition's end (high watermark) offset.
+func EndOffsets(t testing.TB, addrs []string, topics ...string) map[string]map[int32]int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	meta := kmsg.NewPtrMetadataRequest()
+	for _, topic := range topics {
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(topic)
+		meta.Topics = append(meta.Topics, rt)
+	}
+	mresp, err := meta.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := kmsg.NewPtrListOffsetsRequest()
+	req.ReplicaID = -1
+	for _, mt := range mresp.Topics {
+		lt := kmsg.NewListOffsetsRequestTopic()
+		lt.Topic = *mt.Topic
+		for _, p := range mt.Partitions {
+			lp := kmsg.NewListOffsetsRequestTopicPartition()
+			lp.Partition = p.Partition
+			lp.Timestamp = -1 // latest
+			lt.Partitions = append(lt.Partitions, lp)
+		}
+		req.Topics = append(req.Topics, lt)
+	}
+	// kgo splits the request by partition leader and merges the answers.
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[int32]int64{}
+	for _, rt := range resp.Topics {
+		out[rt.Topic] = map[int32]int64{}
+		for _, p := range rt.Partitions {
+			if p.ErrorCode != 0 {
+				t.Fatalf("list offsets %s/%d: error code %d", rt.Topic, p.Partition, p.ErrorCode)
+			}
+			out[rt.Topic][p.Partition] = p.Offset
+		}
+	}
+	return out
+}
