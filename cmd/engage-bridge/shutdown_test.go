@@ -150,7 +150,6 @@ func post(client *http.Client, url, id string, body []byte) outcome {
 	return outcome{id: id, status: resp.StatusCode, at: time.Now()}
 }
 
-
 // TestGracefulShutdown sends a stream of signed deliveries to the real
 // binary over a broker slowed to keep requests in flight, signals SIGTERM
 // midway, and proves: the process exits 0; every 2xx delivery is in Kafka;
@@ -258,4 +257,3 @@ func errorKind(err error) string {
 		return err.Error()
 	}
 }
-
