@@ -218,3 +218,27 @@ func mapValues(m map[string]string) []string {
 	}
 	return out
 }
+
+// TestReadmeDocumentsEverySetting keeps the README's configuration table
+// (which the deploy tests check the manifests against) equal to the code.
+func TestReadmeDocumentsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for line := range strings.SplitSeq(string(readme), "\n") {
+		if strings.HasPrefix(line, "| `BRIDGE_") {
+			rows = append(rows, strings.Split(line, "|")[1])
+		}
+	}
+	table := strings.Join(rows, "\n")
+	for _, s := range settings() {
+		if !strings.Contains(table, "`"+s.name+"`") {
+			t.Errorf("the README's configuration table lacks %s", s.name)
+		}
+		if s.secret && !strings.Contains(table, "`"+s.name+"` / `_FILE`") && !strings.Contains(table, "`"+s.name+"_FILE`") {
+			t.Errorf("the README's configuration table does not say %s can come from %s_FILE", s.name, s.name)
+		}
+	}
+}
