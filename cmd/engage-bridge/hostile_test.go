@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
+)
+
+// procStatusKiB reads a field of /proc/<pid>/status (VmRSS, VmHWM) in KiB.
+func procStatusKiB(t *testing.T, pid int, field string) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return n
+		}
+	}
+	t.Fatalf("/proc/%d/status has no %s", pid, field)
+	return 0
+}
+
+// hostileMaxInFlight and the 1 MiB body limit make the documented memory
+// bound of docs/operations.md: bodies ≤ in-flight × max body.
+const hostileMaxInFlight = 256
+
+// hostileBoundMiB is what the bridge process may reach (peak RSS) under
+// the hostile load, with GOMEMLIMIT set below it as the Kubernetes
+// Deployment does: the body bound (in-flight × 1 MiB) plus 128 MiB for
+// produce requests being encoded, the runtime, connections and buffers.
+// Without GOMEMLIMIT the garbage collector lets the heap grow to about
+// twice its live size (GOGC=100), so up to about twice the body bound.
+const (
+	hostileBoundMiB   = hostileMaxInFlight + 128
+	hostileGoMemLimit = "320MiB"
+)
+
+// TestHostileLoad runs the real binary with BRIDGE_MAX_IN_FLIGHT=256 and
+// GOMEMLIMIT=320MiB under 256 concurrent signed 1 MiB bodies, 64 slow-loris clients that
+// send headers and trickle their body, and a flood of unsigned requests,
+// all at once. The bridge must keep answering signed deliveries, publish
+// nothing unsigned, and stay under the memory bound.
+func TestHostileLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("hostile load: skipped with -short")
+	}
+	c := kafkatest.Cluster(t)
+	for _, topic := range routedTopics {
+		kafkatest.CreateTopic(t, c, topic, 3, map[string]string{"max.message.bytes": "2097152"})
+	}
+	p := startProcess(t, map[string]string{
+		"BRIDGE_KAFKA_BROKERS": strings.Join(c.ListenAddrs(), ","),
+		"BRIDGE_MAX_IN_FLIGHT": strconv.Itoa(hostileMaxInFlight),
+		"GOMEMLIMIT":           hostileGoMemLimit,
+	})
+	pid := p.cmd.Process.Pid
+	baseline := procStatusKiB(t, pid, "VmRSS")
+	u, _ := url.Parse(p.webhook)
+
+	big := make([]byte, 0, 1<<20)
+	big = append(big, `{"eventType":"contact.updated","tenant":"acme","payload":{"contactId":"c-big","note":"`...)
+	big = append(big, bytes.Repeat([]byte("x"), 1<<20-len(big)-3)...)
+	big = append(big, `"}}`...)
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var bigOK, bigNon, bigErr, unsigned, unsignedBad, signedOK, signedNon atomic.Int64
+
+	// 64 slow-loris clients: headers, then a byte a second.
+	for i := range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := net.Dial("tcp", u.Host)
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Length: 1048576\r\nsvix-id: msg_loris_%d\r\nsvix-timestamp: %d\r\nsvix-signature: v1,AAAA\r\n\r\n", u.Path, u.Host, i, time.Now().Unix())
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Second):
+					if _, err := conn.Write([]byte("x")); err != nil {
+						return
+					}
+				}
+			}
+		}()
+	}
+	// A flood of unsigned requests from 16 clients.
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Timeout: 10 * time.Second}
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest(http.MethodPost, p.webhook, strings.NewReader(`{"eventType":"contact.created","payload":{"contactId":"intruder"}}`))
+				req.Header.Set("svix-id", fmt.Sprintf("msg_unsigned_%d", i))
+				req.Header.Set("svix-timestamp", strconv.FormatInt(time.Now().Unix(), 10))
+				req.Header.Set("svix-signature", "v1,bm90IGEgc2lnbmF0dXJl")
+				resp, err := client.Do(req)
+				if err != nil {
+					continue
+				}
+				resp.Body.Close()
+				unsigned.Add(1)
+				if resp.StatusCode != 401 && resp.StatusCode != 429 {
+					unsignedBad.Add(1)
+				}
+			}
+		}()
+	}
+	// 256 concurrent signed 1 MiB bodies, each sent 3 times over.
+	var bigWG sync.WaitGroup
+	for g := range 256 {
+		bigWG.Add(1)
+		go func() {
+			defer bigWG.Done()
+			client := &http.Client{Timeout: 30 * time.Second}
+			for i := range 3 {
+				o := post(client, p.webhook, fmt.Sprintf("msg_big_%03d_%d", g, i), big)
+				switch {
+				case o.err != nil:
+					bigErr.Add(1)
+				case o.status == 200:
+					bigOK.Add(1)
+				default:
+					bigNon.Add(1)
+				}
+			}
+		}()
+	}
+	// Meanwhile, small signed deliveries keep getting answers.
+	var smallWG sync.WaitGroup
+	smallWG.Add(1)
+	go func() {
+		defer smallWG.Done()
+		client := &http.Client{Timeout: 15 * time.Second}
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			o := post(client, p.webhook, fmt.Sprintf("msg_small_%d", i), []byte(fmt.Sprintf(`{"eventType":"point.balance.updated","tenant":"acme","payload":{"contactId":"c-%d","balance":1}}`, i)))
+			if o.status == 200 {
+				signedOK.Add(1)
+			} else {
+				signedNon.Add(1)
+			}
+		}
+	}()
+	peak := int64(0)
+	sample := time.NewTicker(50 * time.Millisecond)
+	done := make(chan struct{})
+	go func() { bigWG.Wait(); close(done) }()
+sampling:
+	for {
+		select {
+		case <-done:
+			break sampling
+		case <-sample.C:
+			peak = max(peak, procStatusKiB(t, pid, "VmRSS"))
+		}
+	}
+	sample.Stop()
+	time.Sleep(500 * time.Millisecond) // a last stretch of the flood and slow clients
+	close(stop)
+	wg.Wait()
+	smallWG.Wait()
+	hwm := procStatusKiB(t, pid, "VmHWM")
+
+	t.Logf("1 MiB bodies: %d published, %d non-2xx (429 when full), %d failed; unsigned: %d answered, %d not 401/429; small signed: %d published, %d not",
+		bigOK.Load(), bigNon.Load(), bigErr.Load(), unsigned.Load(), unsignedBad.Load(), signedOK.Load(), signedNon.Load())
+	t.Logf("bridge memory (GOMEMLIMIT=%s): baseline RSS %d MiB, sampled peak RSS %d MiB, VmHWM %d MiB; bound %d MiB",
+		hostileGoMemLimit, baseline>>10, peak>>10, hwm>>10, hostileBoundMiB)
+	if hwm>>10 > hostileBoundMiB {
+		t.Errorf("peak RSS %d MiB exceeds the bound of %d MiB", hwm>>10, hostileBoundMiB)
+	}
+	if unsignedBad.Load() > 0 {
+		t.Errorf("%d unsigned requests were answered something else than 401 or 429", unsignedBad.Load())
+	}
+	if bigOK.Load() == 0 || signedOK.Load() == 0 {
+		t.Error("signed deliveries stopped being published under the hostile load")
+	}
+
+	for _, r := range kafkatest.ReadToEnd(t, c.ListenAddrs(), routedTopics...) {
+		id := r.Headers["svix-id"]
+		if strings.HasPrefix(id, "msg_unsigned") || strings.HasPrefix(id, "msg_loris") || bytes.Contains(r.Value, []byte("intruder")) {
+			t.Fatalf("an unsigned request was published: %s", id)
+		}
+	}
+}
