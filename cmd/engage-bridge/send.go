@@ -46,7 +46,7 @@ type sendOptions struct {
 }
 
 func runSend(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("send", "send [flags]\n\nSigns Engage events exactly as Svix does (a fresh msg_ id, the current timestamp,\na v1 HMAC-SHA256 signature) and posts them, printing each answer.\n\nExample:\n  engage-bridge send --url http://127.0.0.1:8080/webhooks/engage --secret whsec_... --event contact.updated", stderr)
+	fs := newFlagSet("send", "send [flags]\n\nSigns Engage events exactly as Svix does (a fresh msg_ id, the current timestamp,\na v1 HMAC-SHA256 signature) and posts them, printing each answer.\n\nExamples:\n  engage-bridge send --url http://127.0.0.1:8080/webhooks/engage --secret whsec_... --event contact.updated\n  engage-bridge send --load --concurrency 64 --duration 30s --secret whsec_...\n  engage-bridge send --load --rate 2000 --duration 30s --encrypt --secret whsec_... --encryption-key ...", stderr)
 	var o sendOptions
 	var events string
 	fs.StringVar(&o.url, "url", "http://127.0.0.1:8080/webhooks/engage", "webhook endpoint")
@@ -60,6 +60,14 @@ func runSend(ctx context.Context, args []string, getenv func(string) string, std
 	fs.BoolVar(&o.fastRetries, "fast-retries", false, "with --retry: compress the schedule 3600 times (an hour becomes a second)")
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Second, "how long to wait for each answer (Svix waits 15s)")
 	fs.IntVar(&o.count, "count", 1, "send each event this many times, each a new message")
+	var lo loadOptions
+	load := fs.Bool("load", false, "load mode: send the contact.updated (1.3 KB) and point.balance.updated (300 B) samples with random contactIds, each request a fresh svix-id, and print throughput and latency percentiles")
+	fs.IntVar(&lo.concurrency, "concurrency", 64, "with --load: requests in flight (closed loop: workers; open loop: the most in flight)")
+	fs.DurationVar(&lo.duration, "duration", 10*time.Second, "with --load: how long to send")
+	fs.Float64Var(&lo.rate, "rate", 0, "with --load: requests a second, open loop, latency from each request's intended send time (0: closed loop)")
+	fs.IntVar(&lo.maxRequests, "max-requests", 10_000_000, "with --load: stop after this many requests")
+	fs.DurationVar(&lo.warmup, "warmup", time.Second, "with --load: unmeasured warm-up before the run")
+	lo.pool = 2048
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -78,6 +86,22 @@ func runSend(ctx context.Context, args []string, getenv func(string) string, std
 		return &usageError{"send: --count must be at least 1"}
 	}
 
+	if *load {
+		if lo.concurrency < 1 || lo.duration <= 0 || lo.maxRequests < 1 || lo.rate < 0 {
+			return &usageError{"send: --load needs --concurrency ≥ 1, --duration > 0, --max-requests ≥ 1 and --rate ≥ 0"}
+		}
+		if o.secret == "" {
+			return &usageError{"send: --secret (or $BRIDGE_SIGNING_SECRETS) must be a whsec_ signing secret"}
+		}
+		res, err := runLoad(ctx, o, lo, stdout)
+		if err != nil {
+			return err
+		}
+		if res.Requests == 0 || res.Errors == res.Requests {
+			return fmt.Errorf("send --load: no request was answered 2xx (%d errors)", res.Errors)
+		}
+		return nil
+	}
 	deliveries, err := o.deliveries()
 	if err != nil {
 		return err

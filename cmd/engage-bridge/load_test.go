@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
+)
+
+// TestSendLoad runs `send --load` against the bridge, closed and open
+// loop, with and without encryption, and checks the figures against what
+// reached Kafka: every 2xx is a record with its own svix-id, keyed by a
+// random contactId.
+func TestSendLoad(t *testing.T) {
+	c := kafkatest.Cluster(t)
+	b := startBridge(t, c, nil, true)
+	env := envOf(map[string]string{"BRIDGE_SIGNING_SECRETS": e2eSecret, "BRIDGE_ENCRYPTION_KEY": e2eKey})
+	var total int64
+	for _, tc := range []struct {
+		name string
+		args []string
+		want func(loadResult) bool
+	}{
+		{"closed loop", []string{"--concurrency", "4", "--duration", "1s"}, func(r loadResult) bool { return r.Mode == "closed" && r.Requests > 20 }},
+		{"open loop", []string{"--rate", "50", "--duration", "1s", "--concurrency", "8"}, func(r loadResult) bool { return r.Mode == "open" && r.Requests >= 40 && r.Requests <= 51 }},
+		{"encrypted, bounded count", []string{"--encrypt", "--concurrency", "2", "--duration", "5s", "--max-requests", "30"}, func(r loadResult) bool { return r.Encrypted && r.Requests == 30 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			args := append([]string{"send", "--load", "--url", b.webhookURL(), "--warmup", "0s"}, tc.args...)
+			if err := run(context.Background(), args, env, &out, &out); err != nil {
+				t.Fatalf("%v\n%s", err, out.String())
+			}
+			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			var res loadResult
+			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+				t.Fatalf("last line is not the JSON result: %v\n%s", err, out.String())
+			}
+			for _, want := range []string{"requests ", "throughput ", "latency     p50 ", "p99.9 "} {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("output lacks %q:\n%s", want, out.String())
+				}
+			}
+			if res.Errors != 0 || res.Statuses["200"] != res.Requests || !tc.want(res) {
+				t.Errorf("result %+v", res)
+			}
+			if !(res.P50 > 0 && res.P50 <= res.P90 && res.P90 <= res.P99 && res.P99 <= res.P999 && res.P999 <= res.Max) {
+				t.Errorf("percentiles out of order: %+v", res)
+			}
+			total += res.Requests
+		})
+	}
+	recs := kafkatest.ReadToEnd(t, b.brokers, routedTopics...)
+	ids, keys := map[string]bool{}, map[string]bool{}
+	for _, r := range recs {
+		if strings.HasPrefix(r.Headers["svix-id"], "msg_") {
+			ids[r.Headers["svix-id"]] = true
+			keys[r.Key] = true
+		}
+		if r.Topic == "engage.deadletter" {
+			t.Errorf("dead letter %s: %s", r.Headers["svix-id"], r.Headers["engage-dlq-reason"])
+		}
+	}
+	// Requests cut off by the end of a run were not counted but may have
+	// been published: at most one per worker.
+	if n := int64(len(ids)); n < total || n > total+4+8+2 || len(recs) != len(ids) {
+		t.Errorf("%d records with %d distinct svix-ids for %d answers 2xx", len(recs), len(ids), total)
+	}
+	// The bodies are a pool of 2 × 2048, each with its own contactId.
+	if want := min(len(ids), 2*2048) * 9 / 10; len(keys) < want {
+		t.Errorf("%d distinct contactIds among %d records, want at least %d: the contactIds are not random", len(keys), len(ids), want)
+	}
+}
+
