@@ -74,4 +74,3 @@ func TestSendLoad(t *testing.T) {
 		t.Errorf("%d distinct contactIds among %d records, want at least %d: the contactIds are not random", len(keys), len(ids), want)
 	}
 }
-
