@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The repeatable benchmark (docs/performance.md): builds the bridge, a
+# standalone kfake broker, the verify-only sink and Benthos v4.27.0 (from
+# the Go module proxy, once), then runs every scenario against each target
+# 3 times on this machine and prints the medians and ratios.
+#
+#   bench/run.sh                         # everything, 3 runs of 10 s
+#   bench/run.sh -runs 1 -duration 5s    # a quick look
+#   bench/run.sh -scenarios "closed c64"
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p bench/.bin bench/results
+go build -o bench/.bin/engage-bridge ./cmd/engage-bridge
+go build -o bench/.bin/kfake ./bench/kfake
+go build -o bench/.bin/sink ./bench/sink
+if [ ! -x bench/.bin/benthos ]; then
+  echo "building Benthos v4.27.0 (once; a few minutes)" >&2
+  (cd bench/benthos && go build -o ../.bin/benthos .)
+fi
+go build -o bench/.bin/runner ./bench/runner
+out="bench/results/$(date -u +%Y%m%dT%H%M%SZ).json"
+bench/.bin/runner -bin bench/.bin -out "$out" "$@"
+echo "results: $out" >&2
