@@ -1,14 +1,12 @@
 package schemas
 
 import (
-	"bytes"
 	"embed"
 	"fmt"
 	"path"
 	"slices"
 	"strings"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 //go:embed jsonschema/*.json
@@ -34,36 +32,33 @@ func SchemaNames() []string {
 }
 
 // Validator checks payloads against their event type's JSON Schema. It is
-// compiled once and safe for concurrent use.
+// compiled once from the embedded schema files and safe for concurrent use.
 type Validator struct {
-	byName map[string]*jsonschema.Schema
+	byName map[string]*shape
 }
 
 // NewValidator compiles the embedded schemas.
 func NewValidator() (*Validator, error) {
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
 	entries, err := schemaFiles.ReadDir("jsonschema")
 	if err != nil {
 		return nil, err
 	}
+	docs := map[string]any{}
 	for _, e := range entries {
 		b, _ := schemaFiles.ReadFile("jsonschema/" + e.Name())
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		doc, err := parseSchemaDoc(b)
 		if err != nil {
 			return nil, fmt.Errorf("schema %s: %w", e.Name(), err)
 		}
-		if err := c.AddResource(schemaBase+e.Name(), doc); err != nil {
-			return nil, fmt.Errorf("schema %s: %w", e.Name(), err)
-		}
+		docs[e.Name()] = doc
 	}
-	v := &Validator{byName: map[string]*jsonschema.Schema{}}
-	for _, e := range entries {
-		s, err := c.Compile(schemaBase + e.Name())
-		if err != nil {
-			return nil, fmt.Errorf("schema %s: %w", e.Name(), err)
-		}
-		v.byName[strings.TrimSuffix(e.Name(), path.Ext(e.Name()))] = s
+	shapes, err := compileShapes(docs)
+	if err != nil {
+		return nil, fmt.Errorf("schema %w", err)
+	}
+	v := &Validator{byName: map[string]*shape{}}
+	for file, sh := range shapes {
+		v.byName[strings.TrimSuffix(file, path.Ext(file))] = sh
 	}
 	if missing := slices.DeleteFunc(SchemaNames(), func(n string) bool { return v.byName[n] != nil }); len(missing) > 0 {
 		return nil, fmt.Errorf("no schema for %v", missing)
@@ -73,27 +68,28 @@ func NewValidator() (*Validator, error) {
 
 // Check validates a cleartext payload against its event type's schema.
 // checked is false for event types without a schema (new ones Engage
-// adds); err, when checked, says how the payload drifted from the schema.
-// Extra fields are never drift. err may quote payload values: count it,
-// do not log it.
+// adds); err, when checked, says where the payload drifted from the schema
+// (a *DriftError naming a JSON pointer and a rule, never a value).
+// Extra fields are never drift.
 func (v *Validator) Check(eventType string, payload []byte) (checked bool, err error) {
 	s := v.byName[eventType]
 	if s == nil || eventType == EnvelopeSchema {
 		return false, nil
 	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(payload))
-	if err != nil {
-		return true, err
-	}
-	return true, s.Validate(doc)
+	return true, checkShape(s, payload)
 }
 
 // CheckEnvelope validates a whole record value or delivery body against
 // the envelope schema.
 func (v *Validator) CheckEnvelope(body []byte) error {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
-	if err != nil {
-		return err
+	return checkShape(v.byName[EnvelopeSchema], body)
+}
+
+func checkShape(s *shape, data []byte) error {
+	if !validValue(data) {
+		return &DriftError{Reason: "not JSON"}
 	}
-	return v.byName[EnvelopeSchema].Validate(doc)
+	sc := scanner{data: data}
+	sc.skipSpace()
+	return s.check(&sc)
 }

@@ -63,6 +63,7 @@ type result struct {
 	P999       float64 `json:"p99_9_ms"`
 	Max        float64 `json:"max_ms"`
 	CPUPerReq  float64 `json:"cpu_us_per_request"`
+	BrokerCPU  float64 `json:"broker_cpu_us_per_request"`
 	PeakRSSMiB float64 `json:"peak_rss_mib"`
 }
 
@@ -108,8 +109,8 @@ func main() {
 				}
 				r.Run = run
 				results = append(results, r)
-				fmt.Fprintf(os.Stderr, "run %d %-22s %-8s %9.0f/s p50 %6.2fms p99 %6.2fms errors %d cpu %5.1fµs/req rss %5.1fMiB\n",
-					run, s.Name, target, r.Throughput, r.P50, r.P99, r.Errors, r.CPUPerReq, r.PeakRSSMiB)
+				fmt.Fprintf(os.Stderr, "run %d %-22s %-8s %9.0f/s p50 %6.2fms p99 %6.2fms errors %d cpu %5.1fµs/req broker %5.1fµs/req rss %5.1fMiB\n",
+					run, s.Name, target, r.Throughput, r.P50, r.P99, r.Errors, r.CPUPerReq, r.BrokerCPU, r.PeakRSSMiB)
 			}
 		}
 	}
@@ -169,7 +170,7 @@ func measure(bin string, s scenario, target string, d time.Duration) (result, er
 	}
 	// The warm-up is not measured: take the CPU reading when it ends.
 	time.Sleep(2 * time.Second)
-	cpu0 := cpuSeconds(t.Process.Pid)
+	cpu0, bcpu0 := cpuSeconds(t.Process.Pid), cpuSeconds(broker.Process.Pid)
 	var last string
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
@@ -178,7 +179,7 @@ func measure(bin string, s scenario, target string, d time.Duration) (result, er
 	if err := load.Wait(); err != nil {
 		return result{}, fmt.Errorf("load: %w (%s)", err, last)
 	}
-	cpu1 := cpuSeconds(t.Process.Pid)
+	cpu1, bcpu1 := cpuSeconds(t.Process.Pid), cpuSeconds(broker.Process.Pid)
 	var lr struct {
 		Requests   int64   `json:"requests"`
 		Errors     int64   `json:"errors"`
@@ -196,6 +197,7 @@ func measure(bin string, s scenario, target string, d time.Duration) (result, er
 		P50: lr.P50, P90: lr.P90, P99: lr.P99, P999: lr.P999, Max: lr.Max, PeakRSSMiB: float64(vmHWM(t.Process.Pid)) / 1024}
 	if lr.Requests > 0 {
 		r.CPUPerReq = (cpu1 - cpu0) / float64(lr.Requests) * 1e6
+		r.BrokerCPU = (bcpu1 - bcpu0) / float64(lr.Requests) * 1e6
 	}
 	return r, nil
 }
@@ -282,8 +284,8 @@ func median(xs []float64) float64 {
 // report prints the medians per scenario and target, and the bridge's
 // throughput as a ratio of each reference, per run, then the median ratio.
 func report(scenarios []scenario, results []result) {
-	fmt.Println("| scenario | target | throughput/s | p50 ms | p90 ms | p99 ms | p99.9 ms | errors | CPU µs/req | peak RSS MiB |")
-	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| scenario | target | throughput/s | p50 ms | p90 ms | p99 ms | p99.9 ms | errors | CPU µs/req | broker CPU µs/req | peak RSS MiB |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	get := func(s, t string, f func(result) float64) []float64 {
 		var xs []float64
 		for _, r := range results {
@@ -296,11 +298,12 @@ func report(scenarios []scenario, results []result) {
 	for _, s := range scenarios {
 		for _, t := range s.Targets {
 			m := func(f func(result) float64) float64 { return median(get(s.Name, t, f)) }
-			fmt.Printf("| %s | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.0f | %.1f | %.1f |\n", s.Name, t,
+			fmt.Printf("| %s | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.0f | %.1f | %.1f | %.1f |\n", s.Name, t,
 				m(func(r result) float64 { return r.Throughput }), m(func(r result) float64 { return r.P50 }),
 				m(func(r result) float64 { return r.P90 }), m(func(r result) float64 { return r.P99 }),
 				m(func(r result) float64 { return r.P999 }), m(func(r result) float64 { return float64(r.Errors) }),
-				m(func(r result) float64 { return r.CPUPerReq }), m(func(r result) float64 { return r.PeakRSSMiB }))
+				m(func(r result) float64 { return r.CPUPerReq }), m(func(r result) float64 { return r.BrokerCPU }),
+				m(func(r result) float64 { return r.PeakRSSMiB }))
 		}
 	}
 	fmt.Println()

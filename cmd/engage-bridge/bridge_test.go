@@ -57,14 +57,14 @@ type testBridge struct {
 // startBridge starts a bridge on loopback port 0 against the cluster, with
 // the given variables on top of test defaults, after creating the routed
 // topics (unless createTopics is false).
-func startBridge(t *testing.T, c *kfake.Cluster, env map[string]string, withTopics bool) *testBridge {
+func startBridge(t testing.TB, c *kfake.Cluster, env map[string]string, withTopics bool) *testBridge {
 	t.Helper()
 	return startBridgeWith(t, c, env, withTopics, nil)
 }
 
 // startBridgeWith is startBridge with a last change to the configuration
 // read from the variables, for what has no variable (server timeouts).
-func startBridgeWith(t *testing.T, c *kfake.Cluster, env map[string]string, withTopics bool, change func(*config)) *testBridge {
+func startBridgeWith(t testing.TB, c *kfake.Cluster, env map[string]string, withTopics bool, change func(*config)) *testBridge {
 	t.Helper()
 	vars := map[string]string{
 		"BRIDGE_LISTEN":          "127.0.0.1:0",
