@@ -236,6 +236,13 @@ func (s *scanner) str() (content span, escaped bool, err error) {
 	s.pos++ // opening quote
 	start := s.pos
 	for s.pos < len(s.data) {
+		// Most bytes of a string need no decision: skip them in a tight loop.
+		for s.pos < len(s.data) && plainStringByte[s.data[s.pos]] {
+			s.pos++
+		}
+		if s.pos >= len(s.data) {
+			break
+		}
 		c := s.data[s.pos]
 		switch {
 		case c == '"':
@@ -273,6 +280,15 @@ func (s *scanner) str() (content span, escaped bool, err error) {
 	}
 	return span{}, false, syntaxErrorAt(s.pos)
 }
+
+// plainStringByte marks the bytes a string holds as they are: everything
+// from 0x20 up but the quote and the backslash.
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isHex(c byte) bool {
 	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')

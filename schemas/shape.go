@@ -73,8 +73,8 @@ func compileShapes(docs map[string]any) (map[string]*shape, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		out[name] = s
-		return s, nil
+		out[name] = s.flatten()
+		return out[name], nil
 	}
 	for name := range docs {
 		if _, err := compileFile(name, nil); err != nil {
@@ -164,6 +164,74 @@ func compileShape(doc any, ref func(string) (*shape, error), at string) (*shape,
 		}
 	}
 	return s, nil
+}
+
+// flatten merges allOf subschemas into their parent where that keeps the
+// meaning (draft 2020-12 applies all of them to the same value: their
+// types intersect, their properties and required lists add up, the
+// longest minLength wins), so that a value is scanned once, not once per
+// subschema. A property defined on both sides keeps both, as an allOf of
+// its own.
+func (sh *shape) flatten() *shape {
+	for _, sub := range sh.allOf {
+		sub.flatten()
+	}
+	for name, p := range sh.props {
+		sh.props[name] = p.flatten()
+	}
+	if sh.items != nil {
+		sh.items = sh.items.flatten()
+	}
+	var keep []*shape
+	for _, sub := range sh.allOf {
+		if len(sub.allOf) > 0 || (sub.items != nil && sh.items != nil) {
+			keep = append(keep, sub)
+			continue
+		}
+		merged := *sh
+		switch {
+		case sub.types == 0:
+		case merged.types == 0:
+			merged.types = sub.types
+		default:
+			t := merged.types & sub.types
+			// integer ⊂ number: number ∩ integer is integer.
+			if merged.types&kindNumber != 0 && sub.types&kindInteger != 0 || sub.types&kindNumber != 0 && merged.types&kindInteger != 0 {
+				t |= kindInteger
+			}
+			if t == 0 {
+				keep = append(keep, sub) // nothing can match; keep the message right
+				continue
+			}
+			merged.types = t
+		}
+		if len(sub.props) > 0 {
+			props := make(map[string]*shape, len(merged.props)+len(sub.props))
+			for k, v := range merged.props {
+				props[k] = v
+			}
+			for k, v := range sub.props {
+				if mine, ok := props[k]; ok {
+					props[k] = (&shape{minLength: -1, allOf: []*shape{mine, v}}).flatten()
+				} else {
+					props[k] = v
+				}
+			}
+			merged.props = props
+		}
+		for _, r := range sub.required {
+			if !slices.Contains(merged.required, r) {
+				merged.required = append(merged.required, r)
+			}
+		}
+		merged.minLength = max(merged.minLength, sub.minLength)
+		if merged.items == nil {
+			merged.items = sub.items
+		}
+		*sh = merged
+	}
+	sh.allOf = keep
+	return sh
 }
 
 // DriftError says where and how a payload departs from its schema. It
@@ -281,6 +349,9 @@ func (sh *shape) checkObject(s *scanner) error {
 		return sh.missing(found)
 	}
 	for {
+		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
+			return syntaxErrorAt(s.pos)
+		}
 		key, escaped, err := s.str()
 		if err != nil {
 			return err
@@ -297,7 +368,10 @@ func (sh *shape) checkObject(s *scanner) error {
 			}
 		}
 		s.skipSpace()
-		s.pos++ // ':'
+		if s.pos >= len(s.data) || s.data[s.pos] != ':' {
+			return syntaxErrorAt(s.pos)
+		}
+		s.pos++
 		s.skipSpace()
 		if sub := sh.props[string(raw)]; sub != nil {
 			if err := sub.check(s); err != nil {

@@ -85,11 +85,18 @@ func (v *Validator) CheckEnvelope(body []byte) error {
 	return checkShape(v.byName[EnvelopeSchema], body)
 }
 
+// checkShape checks data in one pass; the scan validates the JSON syntax
+// of everything it reads, and the rest of the input after a drift is not
+// read at all.
 func checkShape(s *shape, data []byte) error {
-	if !validValue(data) {
-		return &DriftError{Reason: "not JSON"}
-	}
 	sc := scanner{data: data}
 	sc.skipSpace()
-	return s.check(&sc)
+	if err := s.check(&sc); err != nil {
+		return err
+	}
+	sc.skipSpace()
+	if sc.pos != len(data) {
+		return syntaxErrorAt(sc.pos)
+	}
+	return nil
 }
