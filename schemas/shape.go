@@ -3,7 +3,7 @@ package schemas
 import (
 	"encoding/json"
 	"fmt"
-		"slices"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"

@@ -271,4 +271,3 @@ func BenchmarkCheckShapeVsReference(b *testing.B) {
 		}
 	})
 }
-

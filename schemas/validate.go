@@ -6,7 +6,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-
 )
 
 //go:embed jsonschema/*.json
