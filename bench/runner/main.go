@@ -48,6 +48,7 @@ type scenario struct {
 	Rate        float64
 	Encrypt     bool
 	Targets     []string
+	BridgeEnv   []string // extra variables of the bridge
 }
 
 type result struct {
@@ -64,6 +65,8 @@ type result struct {
 	Max        float64 `json:"max_ms"`
 	CPUPerReq  float64 `json:"cpu_us_per_request"`
 	BrokerCPU  float64 `json:"broker_cpu_us_per_request"`
+	ServerP50  float64 `json:"server_p50_ms,omitempty"` // the bridge's own request duration histogram
+	ServerP99  float64 `json:"server_p99_ms,omitempty"`
 	PeakRSSMiB float64 `json:"peak_rss_mib"`
 }
 
@@ -76,12 +79,15 @@ func main() {
 	flag.Parse()
 
 	all := []scenario{
-		{"closed c1", 1, 0, false, []string{"bridge", "sink", "benthos"}},
-		{"closed c64", 64, 0, false, []string{"bridge", "sink", "benthos"}},
-		{"closed c256", 256, 0, false, []string{"bridge", "sink", "benthos"}},
-		{"open 200/s", 64, 200, false, []string{"bridge", "sink", "benthos"}},
-		{"open 2000/s", 256, 2000, false, []string{"bridge", "sink", "benthos"}},
-		{"closed c64 encrypted", 64, 0, true, []string{"bridge"}},
+		{"closed c1", 1, 0, false, []string{"bridge", "sink", "benthos"}, nil},
+		{"closed c64", 64, 0, false, []string{"bridge", "sink", "benthos"}, nil},
+		{"closed c256", 256, 0, false, []string{"bridge", "sink", "benthos"}, nil},
+		{"open 200/s", 64, 200, false, []string{"bridge", "sink", "benthos"}, nil},
+		{"open 2000/s", 256, 2000, false, []string{"bridge", "sink", "benthos"}, nil},
+		{"closed c64 encrypted", 64, 0, true, []string{"bridge"}, nil},
+		// Where the memory goes: the dedupe cache remembers every published
+		// svix-id (about 85 bytes each) for BRIDGE_DEDUPE_TTL.
+		{"closed c64 dedupe off", 64, 0, false, []string{"bridge"}, []string{"BRIDGE_DEDUPE_TTL=0"}},
 	}
 	var scenarios []scenario
 	for _, s := range all {
@@ -109,8 +115,8 @@ func main() {
 				}
 				r.Run = run
 				results = append(results, r)
-				fmt.Fprintf(os.Stderr, "run %d %-22s %-8s %9.0f/s p50 %6.2fms p99 %6.2fms errors %d cpu %5.1fµs/req broker %5.1fµs/req rss %5.1fMiB\n",
-					run, s.Name, target, r.Throughput, r.P50, r.P99, r.Errors, r.CPUPerReq, r.BrokerCPU, r.PeakRSSMiB)
+				fmt.Fprintf(os.Stderr, "run %d %-22s %-8s %9.0f/s p50 %6.2fms p99 %6.2fms errors %d cpu %5.1fµs/req broker %5.1fµs/req rss %5.1fMiB server p50 %.2fms p99 %.2fms\n",
+					run, s.Name, target, r.Throughput, r.P50, r.P99, r.Errors, r.CPUPerReq, r.BrokerCPU, r.PeakRSSMiB, r.ServerP50, r.ServerP99)
 			}
 		}
 	}
@@ -138,6 +144,7 @@ func measure(bin string, s scenario, target string, d time.Duration) (result, er
 		t.Env = append(os.Environ(), "BRIDGE_LISTEN="+targetAddr, "BRIDGE_ADMIN_LISTEN="+adminAddr,
 			"BRIDGE_SIGNING_SECRETS="+secret, "BRIDGE_ENCRYPTION_KEY="+key, "BRIDGE_KAFKA_BROKERS="+brokerAddr,
 			"BRIDGE_LOG_LEVEL=warn")
+		t.Env = append(t.Env, s.BridgeEnv...)
 	case "sink":
 		t = exec.Command(filepath.Join(bin, "sink"), "-addr", targetAddr, "-secret", secret)
 	case "benthos":
@@ -168,13 +175,20 @@ func measure(bin string, s scenario, target string, d time.Duration) (result, er
 	if err := load.Start(); err != nil {
 		return result{}, err
 	}
-	// The warm-up is not measured: take the CPU reading when it ends.
-	time.Sleep(2 * time.Second)
-	cpu0, bcpu0 := cpuSeconds(t.Process.Pid), cpuSeconds(broker.Process.Pid)
+	// The warm-up is not measured: take the CPU reading when the load
+	// says it starts measuring.
+	var cpu0, bcpu0 float64
+	var hist0 map[float64]float64
 	var last string
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
 		last = sc.Text()
+		if last == "measuring" {
+			cpu0, bcpu0 = cpuSeconds(t.Process.Pid), cpuSeconds(broker.Process.Pid)
+			if target == "bridge" {
+				hist0 = durationBuckets()
+			}
+		}
 	}
 	if err := load.Wait(); err != nil {
 		return result{}, fmt.Errorf("load: %w (%s)", err, last)
@@ -195,11 +209,77 @@ func measure(bin string, s scenario, target string, d time.Duration) (result, er
 	}
 	r := result{Scenario: s.Name, Target: target, Requests: lr.Requests, Errors: lr.Errors, Throughput: lr.Throughput,
 		P50: lr.P50, P90: lr.P90, P99: lr.P99, P999: lr.P999, Max: lr.Max, PeakRSSMiB: float64(vmHWM(t.Process.Pid)) / 1024}
+	if hist0 != nil {
+		hist1 := durationBuckets()
+		r.ServerP50, r.ServerP99 = histQuantile(hist0, hist1, 0.5), histQuantile(hist0, hist1, 0.99)
+	}
 	if lr.Requests > 0 {
 		r.CPUPerReq = (cpu1 - cpu0) / float64(lr.Requests) * 1e6
 		r.BrokerCPU = (bcpu1 - bcpu0) / float64(lr.Requests) * 1e6
 	}
 	return r, nil
+}
+
+// durationBuckets scrapes the bridge's cumulative histogram of published
+// requests' durations: upper bound in seconds → count.
+func durationBuckets() map[float64]float64 {
+	resp, err := http.Get("http://" + adminAddr + "/metrics")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	out := map[float64]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		const prefix = `engage_bridge_request_duration_seconds_bucket{outcome="published",le="`
+		rest, ok := strings.CutPrefix(line, prefix)
+		if !ok {
+			continue
+		}
+		le, count, _ := strings.Cut(rest, `"} `)
+		bound, err := strconv.ParseFloat(le, 64)
+		if le == "+Inf" {
+			bound, err = 1e9, nil
+		}
+		n, err2 := strconv.ParseFloat(count, 64)
+		if err == nil && err2 == nil {
+			out[bound] = n
+		}
+	}
+	return out
+}
+
+// histQuantile estimates a quantile in milliseconds from the difference
+// of two cumulative histograms, interpolating linearly inside the bucket
+// as Prometheus's histogram_quantile does.
+func histQuantile(before, after map[float64]float64, q float64) float64 {
+	bounds := slices.Sorted(func(yield func(float64) bool) {
+		for b := range after {
+			if !yield(b) {
+				return
+			}
+		}
+	})
+	if len(bounds) == 0 {
+		return 0
+	}
+	total := after[bounds[len(bounds)-1]] - before[bounds[len(bounds)-1]]
+	if total <= 0 {
+		return 0
+	}
+	rank, prevBound, prevCount := q*total, 0.0, 0.0
+	for _, b := range bounds {
+		c := after[b] - before[b]
+		if c >= rank {
+			if b == 1e9 {
+				return prevBound * 1000
+			}
+			return (prevBound + (b-prevBound)*(rank-prevCount)/(c-prevCount)) * 1000
+		}
+		prevBound, prevCount = b, c
+	}
+	return prevBound * 1000
 }
 
 func start(c *exec.Cmd, addr string) error {
@@ -284,8 +364,8 @@ func median(xs []float64) float64 {
 // report prints the medians per scenario and target, and the bridge's
 // throughput as a ratio of each reference, per run, then the median ratio.
 func report(scenarios []scenario, results []result) {
-	fmt.Println("| scenario | target | throughput/s | p50 ms | p90 ms | p99 ms | p99.9 ms | errors | CPU µs/req | broker CPU µs/req | peak RSS MiB |")
-	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| scenario | target | throughput/s | p50 ms | p90 ms | p99 ms | p99.9 ms | errors | CPU µs/req | broker CPU µs/req | peak RSS MiB | server p50 ms | server p99 ms |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	get := func(s, t string, f func(result) float64) []float64 {
 		var xs []float64
 		for _, r := range results {
@@ -298,12 +378,16 @@ func report(scenarios []scenario, results []result) {
 	for _, s := range scenarios {
 		for _, t := range s.Targets {
 			m := func(f func(result) float64) float64 { return median(get(s.Name, t, f)) }
-			fmt.Printf("| %s | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.0f | %.1f | %.1f | %.1f |\n", s.Name, t,
+			server := "– | –"
+			if t == "bridge" {
+				server = fmt.Sprintf("%.2f | %.2f", m(func(r result) float64 { return r.ServerP50 }), m(func(r result) float64 { return r.ServerP99 }))
+			}
+			fmt.Printf("| %s | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.0f | %.1f | %.1f | %.1f | %s |\n", s.Name, t,
 				m(func(r result) float64 { return r.Throughput }), m(func(r result) float64 { return r.P50 }),
 				m(func(r result) float64 { return r.P90 }), m(func(r result) float64 { return r.P99 }),
 				m(func(r result) float64 { return r.P999 }), m(func(r result) float64 { return float64(r.Errors) }),
 				m(func(r result) float64 { return r.CPUPerReq }), m(func(r result) float64 { return r.BrokerCPU }),
-				m(func(r result) float64 { return r.PeakRSSMiB }))
+				m(func(r result) float64 { return r.PeakRSSMiB }), server)
 		}
 	}
 	fmt.Println()
