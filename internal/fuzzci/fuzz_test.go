@@ -3,7 +3,7 @@
 // A failure leaves the crasher in the package's testdata/fuzz directory,
 // where `go test` replays it from then on: commit it as a seed.
 //
-// FUZZTIME sets the time per target (default 3s); -short skips the run.
+// FUZZTIME sets the time per target (default 2s); -short skips the run.
 // The longer campaign and its results are in docs/reliability.md.
 package fuzzci
 
@@ -59,7 +59,7 @@ func TestFuzzTargets(t *testing.T) {
 	}
 	fuzztime := os.Getenv("FUZZTIME")
 	if fuzztime == "" {
-		fuzztime = "3s"
+		fuzztime = "2s"
 	}
 	per, err := time.ParseDuration(fuzztime)
 	if err != nil {
