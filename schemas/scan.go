@@ -57,16 +57,8 @@ func (s *scanner) skipSpace() {
 // callback for a member whose value is an object, that object's members are
 // reported to it during the same pass (the value is scanned only once).
 func (s *scanner) object(fn func(member) error, descend func(member) func(member) error) error {
-	s.depth++
-	if s.depth > maxDepth {
-		return syntaxErrorAt(s.pos)
-	}
-	s.pos++ // '{'
-	s.skipSpace()
-	if s.pos < len(s.data) && s.data[s.pos] == '}' {
-		s.pos++
-		s.depth--
-		return nil
+	if empty, err := s.open('}'); empty || err != nil {
+		return err
 	}
 	for {
 		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
@@ -103,56 +95,62 @@ func (s *scanner) object(fn func(member) error, descend func(member) func(member
 				return err
 			}
 		}
-		s.skipSpace()
-		if s.pos >= len(s.data) {
-			return syntaxErrorAt(s.pos)
-		}
-		switch s.data[s.pos] {
-		case ',':
-			s.pos++
-			s.skipSpace()
-		case '}':
-			s.pos++
-			s.depth--
-			return nil
-		default:
-			return syntaxErrorAt(s.pos)
+		if done, err := s.next('}'); done || err != nil {
+			return err
 		}
 	}
 }
 
 func (s *scanner) array() error {
-	s.depth++
-	if s.depth > maxDepth {
-		return syntaxErrorAt(s.pos)
-	}
-	s.pos++ // '['
-	s.skipSpace()
-	if s.pos < len(s.data) && s.data[s.pos] == ']' {
-		s.pos++
-		s.depth--
-		return nil
+	if empty, err := s.open(']'); empty || err != nil {
+		return err
 	}
 	for {
 		if err := s.value(); err != nil {
 			return err
 		}
-		s.skipSpace()
-		if s.pos >= len(s.data) {
-			return syntaxErrorAt(s.pos)
-		}
-		switch s.data[s.pos] {
-		case ',':
-			s.pos++
-			s.skipSpace()
-		case ']':
-			s.pos++
-			s.depth--
-			return nil
-		default:
-			return syntaxErrorAt(s.pos)
+		if done, err := s.next(']'); done || err != nil {
+			return err
 		}
 	}
+}
+
+// open enters the object or array at s.pos, whose closing byte is closer,
+// and moves to its first item; empty is true (and the container left)
+// when it has none.
+func (s *scanner) open(closer byte) (empty bool, err error) {
+	s.depth++
+	if s.depth > maxDepth {
+		return false, syntaxErrorAt(s.pos)
+	}
+	s.pos++ // '{' or '['
+	s.skipSpace()
+	if s.pos < len(s.data) && s.data[s.pos] == closer {
+		s.pos++
+		s.depth--
+		return true, nil
+	}
+	return false, nil
+}
+
+// next moves past what follows an item: a comma (to the next item) or the
+// closing byte (done, the container left).
+func (s *scanner) next(closer byte) (done bool, err error) {
+	s.skipSpace()
+	if s.pos >= len(s.data) {
+		return false, syntaxErrorAt(s.pos)
+	}
+	switch s.data[s.pos] {
+	case ',':
+		s.pos++
+		s.skipSpace()
+		return false, nil
+	case closer:
+		s.pos++
+		s.depth--
+		return true, nil
+	}
+	return false, syntaxErrorAt(s.pos)
 }
 
 // value validates and skips one value starting at s.pos (no leading space).

@@ -337,15 +337,9 @@ func (sh *shape) checkObject(s *scanner) error {
 	if len(sh.required) > 64 {
 		return &DriftError{Reason: "more than 64 required properties"}
 	}
-	s.depth++
-	if s.depth > maxDepth {
-		return syntaxErrorAt(s.pos)
-	}
-	s.pos++ // '{'
-	s.skipSpace()
-	if s.pos < len(s.data) && s.data[s.pos] == '}' {
-		s.pos++
-		s.depth--
+	if empty, err := s.open('}'); err != nil {
+		return err
+	} else if empty {
 		return sh.missing(found)
 	}
 	for {
@@ -380,20 +374,10 @@ func (sh *shape) checkObject(s *scanner) error {
 		} else if err := s.value(); err != nil {
 			return err
 		}
-		s.skipSpace()
-		if s.pos >= len(s.data) {
-			return syntaxErrorAt(s.pos)
-		}
-		switch s.data[s.pos] {
-		case ',':
-			s.pos++
-			s.skipSpace()
-		case '}':
-			s.pos++
-			s.depth--
+		if done, err := s.next('}'); err != nil {
+			return err
+		} else if done {
 			return sh.missing(found)
-		default:
-			return syntaxErrorAt(s.pos)
 		}
 	}
 }
@@ -411,35 +395,15 @@ func (sh *shape) checkArray(s *scanner) error {
 	if sh.items == nil {
 		return s.array()
 	}
-	s.depth++
-	if s.depth > maxDepth {
-		return syntaxErrorAt(s.pos)
-	}
-	s.pos++ // '['
-	s.skipSpace()
-	if s.pos < len(s.data) && s.data[s.pos] == ']' {
-		s.pos++
-		s.depth--
-		return nil
+	if empty, err := s.open(']'); empty || err != nil {
+		return err
 	}
 	for i := 0; ; i++ {
 		if err := sh.items.check(s); err != nil {
 			return prefix(err, strconv.Itoa(i))
 		}
-		s.skipSpace()
-		if s.pos >= len(s.data) {
-			return syntaxErrorAt(s.pos)
-		}
-		switch s.data[s.pos] {
-		case ',':
-			s.pos++
-			s.skipSpace()
-		case ']':
-			s.pos++
-			s.depth--
-			return nil
-		default:
-			return syntaxErrorAt(s.pos)
+		if done, err := s.next(']'); done || err != nil {
+			return err
 		}
 	}
 }
