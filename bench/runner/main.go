@@ -194,28 +194,19 @@ func measure(bin string, s scenario, target string, d time.Duration) (result, er
 		return result{}, fmt.Errorf("load: %w (%s)", err, last)
 	}
 	cpu1, bcpu1 := cpuSeconds(t.Process.Pid), cpuSeconds(broker.Process.Pid)
-	var lr struct {
-		Requests   int64   `json:"requests"`
-		Errors     int64   `json:"errors"`
-		Throughput float64 `json:"throughput_per_s"`
-		P50        float64 `json:"p50_ms"`
-		P90        float64 `json:"p90_ms"`
-		P99        float64 `json:"p99_ms"`
-		P999       float64 `json:"p99_9_ms"`
-		Max        float64 `json:"max_ms"`
-	}
-	if err := json.Unmarshal([]byte(last), &lr); err != nil {
+	// The load's JSON line uses the same field names as result.
+	var r result
+	if err := json.Unmarshal([]byte(last), &r); err != nil {
 		return result{}, fmt.Errorf("load output %q: %w", last, err)
 	}
-	r := result{Scenario: s.Name, Target: target, Requests: lr.Requests, Errors: lr.Errors, Throughput: lr.Throughput,
-		P50: lr.P50, P90: lr.P90, P99: lr.P99, P999: lr.P999, Max: lr.Max, PeakRSSMiB: float64(vmHWM(t.Process.Pid)) / 1024}
+	r.Scenario, r.Target, r.PeakRSSMiB = s.Name, target, float64(vmHWM(t.Process.Pid))/1024
 	if hist0 != nil {
 		hist1 := durationBuckets()
 		r.ServerP50, r.ServerP99 = histQuantile(hist0, hist1, 0.5), histQuantile(hist0, hist1, 0.99)
 	}
-	if lr.Requests > 0 {
-		r.CPUPerReq = (cpu1 - cpu0) / float64(lr.Requests) * 1e6
-		r.BrokerCPU = (bcpu1 - bcpu0) / float64(lr.Requests) * 1e6
+	if r.Requests > 0 {
+		r.CPUPerReq = (cpu1 - cpu0) / float64(r.Requests) * 1e6
+		r.BrokerCPU = (bcpu1 - bcpu0) / float64(r.Requests) * 1e6
 	}
 	return r, nil
 }
