@@ -1,7 +1,9 @@
 package dedupe
 
 import (
+	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"sync"
 	"testing"
@@ -206,5 +208,128 @@ func BenchmarkMemory(b *testing.B) {
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/500_000, "bytes/entry")
 		runtime.KeepAlive(c)
+	}
+}
+
+// model is the cache's behaviour written the plain way: a map and a list
+// in remembering order, refreshed in place.
+type model struct {
+	ttl, max int64
+	exp      map[string]int64
+	order    []string
+}
+
+func (m *model) seen(id string, now int64) bool {
+	e, ok := m.exp[id]
+	return ok && now < e
+}
+
+func (m *model) remember(id string, now int64) {
+	if _, ok := m.exp[id]; ok {
+		m.exp[id] = now + m.ttl
+		return
+	}
+	for len(m.order) > 0 && (m.exp[m.order[0]] <= now || int64(len(m.order)) >= m.max) {
+		delete(m.exp, m.order[0])
+		m.order = m.order[1:]
+	}
+	m.exp[id] = now + m.ttl
+	m.order = append(m.order, id)
+}
+
+// FuzzAgainstModel drives the cache and the model with the same operations
+// (remember, seen, time passing) and compares every answer: the index's
+// deletions and growth must never lose an id or invent one.
+func FuzzAgainstModel(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, uint8(3))
+	f.Add([]byte("remember seen forget 0123456789 abcdefghijklmnopqrstuvwxyz"), uint8(7))
+	f.Add(bytes.Repeat([]byte{0x11, 0x93, 0x27, 0xc4}, 200), uint8(40))
+	f.Fuzz(func(t *testing.T, ops []byte, maxEntries uint8) {
+		maxN := int64(maxEntries%64) + 1
+		clk := &clock{t: time.Unix(1_700_000_000, 0)}
+		c, err := New(Config{TTL: 100 * time.Second, MaxEntries: int(maxN)}, clk.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &model{ttl: int64(100 * time.Second), max: maxN, exp: map[string]int64{}}
+		for i, op := range ops {
+			id := fmt.Sprint("msg_", op%97)
+			now := clk.now().UnixNano()
+			switch op % 4 {
+			case 0, 1:
+				c.Remember(id)
+				m.remember(id, now)
+			case 2:
+				if got, want := c.Seen(id), m.seen(id, now); got != want {
+					t.Fatalf("op %d: Seen(%s) = %v, model %v", i, id, got, want)
+				}
+			case 3:
+				clk.add(time.Duration(op) * time.Second / 4)
+			}
+			if c.Len() != len(m.order) {
+				t.Fatalf("op %d: Len %d, model %d", i, c.Len(), len(m.order))
+			}
+		}
+		for k := range 97 {
+			id := fmt.Sprint("msg_", k)
+			if got, want := c.Seen(id), m.seen(id, clk.now().UnixNano()); got != want {
+				t.Fatalf("end: Seen(%s) = %v, model %v", id, got, want)
+			}
+		}
+	})
+}
+
+// TestAgainstModelLong runs a long random sequence with growth from the
+// initial capacity through several doublings and constant eviction.
+func TestAgainstModelLong(t *testing.T) {
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	const maxN = 5000
+	c, _ := New(Config{TTL: time.Hour, MaxEntries: maxN}, clk.now)
+	m := &model{ttl: int64(time.Hour), max: maxN, exp: map[string]int64{}}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 200_000 {
+		id := fmt.Sprint("msg_", rng.IntN(8000))
+		now := clk.now().UnixNano()
+		switch rng.IntN(10) {
+		case 0, 1, 2, 3, 4:
+			c.Remember(id)
+			m.remember(id, now)
+		case 9:
+			clk.add(time.Duration(rng.IntN(60)) * time.Second)
+		default:
+			if got, want := c.Seen(id), m.seen(id, now); got != want {
+				t.Fatalf("op %d: Seen(%s) = %v, model %v", i, id, got, want)
+			}
+		}
+	}
+	if c.Len() != len(m.order) {
+		t.Fatalf("Len %d, model %d", c.Len(), len(m.order))
+	}
+}
+
+// TestAgainstModelSmall runs many random sequences on small caches, whose
+// small index makes probe runs wrap around its end often.
+func TestAgainstModelSmall(t *testing.T) {
+	for seed := range uint64(300) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		maxN := int64(rng.IntN(40) + 1)
+		clk := &clock{t: time.Unix(1_700_000_000, 0)}
+		c, _ := New(Config{TTL: time.Minute, MaxEntries: int(maxN)}, clk.now)
+		m := &model{ttl: int64(time.Minute), max: maxN, exp: map[string]int64{}}
+		for i := range 3000 {
+			id := fmt.Sprint("msg_", rng.IntN(int(2*maxN)+3))
+			now := clk.now().UnixNano()
+			switch rng.IntN(8) {
+			case 0, 1, 2, 3:
+				c.Remember(id)
+				m.remember(id, now)
+			case 7:
+				clk.add(time.Duration(rng.IntN(20)) * time.Second)
+			default:
+				if got, want := c.Seen(id), m.seen(id, now); got != want {
+					t.Fatalf("seed %d op %d: Seen(%s) = %v, model %v", seed, i, id, got, want)
+				}
+			}
+		}
 	}
 }
