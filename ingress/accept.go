@@ -41,7 +41,8 @@ type Deps struct {
 	Schemas *schemas.Validator
 	Log     zerolog.Logger
 	// Tracer records a span per webhook with verify, decrypt and publish
-	// inside it. Default: a no-op tracer (tracing off).
+	// inside it. Nil turns tracing off: no incoming trace context is read
+	// and no traceparent is written.
 	Tracer trace.Tracer
 	// Now is the clock for signature timestamps. Default time.Now.
 	Now func() time.Time
@@ -63,6 +64,7 @@ type Handler struct {
 	proc     *Processor
 	metrics  *metrics.Metrics
 	tracer   trace.Tracer
+	traced   bool // a Tracer was given: read incoming trace context
 	log      zerolog.Logger
 	slots    chan struct{}
 	bodies   bodyPool
@@ -92,6 +94,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		proc:     proc,
 		metrics:  deps.Metrics,
 		tracer:   deps.tracer(),
+		traced:   deps.Tracer != nil,
 		log:      deps.Log,
 		slots:    make(chan struct{}, cfg.MaxInFlight),
 		bodies:   bodyPool{max: int(cfg.MaxBodyBytes) + 1},
@@ -195,9 +198,9 @@ type Result struct {
 	// record is published all the same, marked engage-schema-valid: false.
 	SchemaDrift bool
 	ClientIP    netip.Addr
-	// published is true once a Publish call returned, successfully or not,
-	// so the request body may still be referenced by the publisher when the
-	// error was ErrUnavailable.
+	// publishAttempted is true once a Publish call returned, successfully or
+	// not: the request body may then still be referenced by the publisher
+	// when the error was ErrUnavailable.
 	publishAttempted bool
 }
 
@@ -317,7 +320,8 @@ func (p *Processor) eventRecord(ctx context.Context, d Delivery, body []byte, re
 		return publisher.Message{}, ErrInvalidTopic
 	}
 	if p.schemas != nil {
-		// The drift text may quote payload values: it is never kept.
+		// Only whether it drifted is kept; the drift (a place and a rule,
+		// never a value) is for tests and tools.
 		checked, err := p.schemas.Check(env.EventType, payload)
 		res.SchemaDrift = checked && err != nil
 	}
@@ -352,6 +356,7 @@ func (p *Processor) deadLetter(ctx context.Context, d Delivery, body []byte, rea
 // With tracing on, the record carries the publish span's traceparent, so
 // that consumers continue the trace.
 func (p *Processor) publish(ctx context.Context, msg publisher.Message, res *Result) error {
+	parent := trace.SpanContextFromContext(ctx)
 	ctx, span := p.tracer.Start(ctx, "publish "+msg.Topic, trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(
 			attribute.String("messaging.system", "kafka"),
@@ -360,7 +365,10 @@ func (p *Processor) publish(ctx context.Context, msg publisher.Message, res *Res
 			attribute.String("messaging.message.id", res.SvixID),
 		))
 	defer span.End()
-	if span.SpanContext().IsValid() {
+	// Only a span of our own is propagated: a tracer that records nothing
+	// hands back its parent's context, which must not reach the record
+	// (SPEC §5.1: traceparent only when tracing is on).
+	if sc := span.SpanContext(); sc.IsValid() && !sc.Equal(parent) {
 		tracing.Propagator().Inject(ctx, headerCarrier{&msg.Headers})
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.publishTimeout)

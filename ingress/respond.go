@@ -28,7 +28,10 @@ var (
 // answer, the log line.
 func (h *Handler) handle(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	ctx := tracing.Propagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+	ctx := r.Context()
+	if h.traced {
+		ctx = tracing.Propagator().Extract(ctx, propagation.HeaderCarrier(r.Header))
+	}
 	ctx, span := h.tracer.Start(ctx, "webhook", trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path)))
 	defer span.End()

@@ -25,7 +25,7 @@ func TestTracing(t *testing.T) {
 	defer tp.Shutdown(context.Background())
 	b := newTestHandler(t, nil)
 	tracer := tp.Tracer("test")
-	b.h.tracer, b.h.proc.tracer = tracer, tracer
+	b.h.tracer, b.h.proc.tracer, b.h.traced = tracer, tracer, true
 
 	body, _ := encrypted(t, schemas.EventContactUpdated)
 	if w := post(t, b, "POST", "/webhooks/engage", signed(t, "msg_trace", body), body, ""); w.Code != 200 {
@@ -75,7 +75,7 @@ func TestTracingContinuesIncomingTrace(t *testing.T) {
 	tp, _ := tracing.NewWithProcessor(context.Background(), tracing.Config{Enabled: true}, sdktrace.NewSimpleSpanProcessor(exp))
 	defer tp.Shutdown(context.Background())
 	b := newTestHandler(t, nil)
-	b.h.tracer, b.h.proc.tracer = tp.Tracer("test"), tp.Tracer("test")
+	b.h.tracer, b.h.proc.tracer, b.h.traced = tp.Tracer("test"), tp.Tracer("test"), true
 	body := example(t, schemas.EventContactDeleted)
 	h := signed(t, "msg_parent", body)
 	h.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
@@ -87,13 +87,32 @@ func TestTracingContinuesIncomingTrace(t *testing.T) {
 	}
 }
 
-// TestTracingOff: without a tracer no traceparent header is written.
+// TestTracingOff: without a tracer no traceparent header is written, not
+// even the one a request arrived with (SPEC §5.1: only when tracing is on),
+// and the way serve turns tracing off (a disabled provider's tracer) is
+// the same as no tracer at all.
 func TestTracingOff(t *testing.T) {
-	b := newTestHandler(t, nil)
-	body := example(t, schemas.EventContactDeleted)
-	post(t, b, "POST", "/webhooks/engage", signed(t, "msg_off", body), body, "")
-	if _, ok := headerMap(b.pub.published()[0].Headers)["traceparent"]; ok {
-		t.Error("traceparent written with tracing off")
+	off, err := tracing.New(context.Background(), tracing.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tracer := range map[string]trace.Tracer{"no tracer": nil, "disabled provider": off.Tracer("test")} {
+		b := newTestHandler(t, nil)
+		if tracer != nil {
+			// As if a Deps.Tracer were given: the incoming context is read.
+			b.h.tracer, b.h.proc.tracer, b.h.traced = tracer, tracer, true
+		}
+		body := example(t, schemas.EventContactDeleted)
+		for i, incoming := range []string{"", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"} {
+			h := signed(t, fmt.Sprint("msg_off", i), body)
+			if incoming != "" {
+				h.Set("traceparent", incoming)
+			}
+			post(t, b, "POST", "/webhooks/engage", h, body, "")
+			if v, ok := headerMap(b.pub.published()[i].Headers)["traceparent"]; ok {
+				t.Errorf("%s, incoming %q: traceparent %q written with tracing off", name, incoming, v)
+			}
+		}
 	}
 }
 

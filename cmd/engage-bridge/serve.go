@@ -75,11 +75,14 @@ func newBridge(cfg config, log zerolog.Logger) (*bridge, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tracing: %w", err)
 	}
-	h, err := ingress.New(cfg.Ingress, ingress.Deps{
+	deps := ingress.Deps{
 		Routes: cfg.Routes, Publisher: pub, Dedupe: seen, Metrics: m, Schemas: validator,
-		Tracer: tp.Tracer("github.com/engage-bridge/engage-bridge/ingress"),
-		Log:    log.With().Str("component", "ingress").Logger(),
-	})
+		Log: log.With().Str("component", "ingress").Logger(),
+	}
+	if cfg.Tracing.Enabled {
+		deps.Tracer = tp.Tracer("github.com/engage-bridge/engage-bridge/ingress")
+	}
+	h, err := ingress.New(cfg.Ingress, deps)
 	if err != nil {
 		return nil, &configError{problems: []string{err.Error()}}
 	}
