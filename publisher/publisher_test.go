@@ -168,7 +168,7 @@ func TestRetriesRetriableErrors(t *testing.T) {
 					return nil, nil, false // the third attempt goes through
 				}
 				c.KeepControl()
-				return produceError(req.(*kmsg.ProduceRequest), code), nil, true
+				return kafkatest.ProduceError(req.(*kmsg.ProduceRequest), code), nil, true
 			})
 			p := newPublisher(t, c.ListenAddrs())
 			if _, err := publish(t, p, Message{Topic: "t", Key: []byte("k"), Value: []byte("{}")}, 5*time.Second); err != nil {
@@ -182,22 +182,6 @@ func TestRetriesRetriableErrors(t *testing.T) {
 			}
 		})
 	}
-}
-
-func produceError(req *kmsg.ProduceRequest, code int16) *kmsg.ProduceResponse {
-	resp := req.ResponseKind().(*kmsg.ProduceResponse)
-	for _, rt := range req.Topics {
-		st := kmsg.NewProduceResponseTopic()
-		st.Topic = rt.Topic
-		for _, rp := range rt.Partitions {
-			sp := kmsg.NewProduceResponseTopicPartition()
-			sp.Partition = rp.Partition
-			sp.ErrorCode = code
-			st.Partitions = append(st.Partitions, sp)
-		}
-		resp.Topics = append(resp.Topics, st)
-	}
-	return resp
 }
 
 // TestRejected: a record larger than the topic's max.message.bytes is

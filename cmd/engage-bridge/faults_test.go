@@ -272,21 +272,7 @@ func TestFaultProduceErrors(t *testing.T) {
 				if tc.code == 0 {
 					return nil, errors.New("injected connection reset"), true
 				}
-				pr := req.(*kmsg.ProduceRequest)
-				resp := pr.ResponseKind().(*kmsg.ProduceResponse)
-				for _, rt := range pr.Topics {
-					st := kmsg.NewProduceResponseTopic()
-					st.Topic = rt.Topic
-					for _, rp := range rt.Partitions {
-						sp := kmsg.NewProduceResponseTopicPartition()
-						sp.Partition = rp.Partition
-						sp.ErrorCode = tc.code
-						sp.BaseOffset = -1
-						st.Partitions = append(st.Partitions, sp)
-					}
-					resp.Topics = append(resp.Topics, st)
-				}
-				return resp, nil, true
+				return kafkatest.ProduceError(req.(*kmsg.ProduceRequest), tc.code), nil, true
 			})
 			l := newFaultLoad(t, "produce errors: "+tc.name, b.webhookURL)
 			l.run(map[float64]func(){
