@@ -68,7 +68,8 @@ func NewValidator() (*Validator, error) {
 // Check validates a cleartext payload against its event type's schema.
 // checked is false for event types without a schema (new ones Engage
 // adds); err, when checked, says where the payload drifted from the schema
-// (a *DriftError naming a JSON pointer and a rule, never a value).
+// (a *DriftError naming a JSON pointer and a rule, never a value), or that
+// the payload is not JSON at all (an error naming an offset).
 // Extra fields are never drift.
 func (v *Validator) Check(eventType string, payload []byte) (checked bool, err error) {
 	s := v.byName[eventType]
