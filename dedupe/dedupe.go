@@ -11,15 +11,19 @@
 //
 // Memory: 24 bytes per ring position plus 8 bytes of index, with ring
 // capacities in powers of two: the default 500 000 entries cost about
-// 17 MB when full (BenchmarkMemory reports bytes per id). Entries expire lazily, on Remember; nothing runs in the
-// background. The cache is per process: several bridge instances each
-// keep their own.
+// 17 MB when full (BenchmarkMemory reports bytes per id). On unix systems
+// the arrays live outside the Go heap (offheap_unix.go), so the garbage
+// collector, which lets the heap grow to twice what is live, does not
+// double them, and only the pages written are resident. Entries expire
+// lazily, on Remember; nothing runs in the background. The cache is per
+// process: several bridge instances each keep their own.
 package dedupe
 
 import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -60,20 +64,55 @@ func fingerprintOf(id string) fingerprint {
 // The ids live in a ring in the order they were remembered (fingerprint
 // and expiry, 24 bytes, no pointers for the garbage collector to follow),
 // and an open-addressing index (4 bytes a slot, at most half full) finds
-// them by fingerprint. The ring grows by doubling up to MaxEntries; the
-// oldest entries are forgotten from its head when they expire or when the
-// cache is full.
+// them by fingerprint. The ring holds MaxEntries rounded up to a power of
+// two, in chunks allocated as the ring first reaches them and never moved;
+// the index doubles as entries arrive and is rebuilt from the ring. The
+// oldest entries are forgotten from the ring's head when they expire or
+// when the cache is full.
 type Cache struct {
 	ttl int64
 	max int
 	now func() time.Time
 
-	mu    sync.Mutex
-	fps   []fingerprint // the ring; its length, the capacity, is a power of two
-	exps  []int64       // expiry of each ring position, unix nanoseconds
-	head  int           // ring position of the oldest entry
-	n     int           // entries in the ring
-	index []uint32      // linear probing: 0 is empty, else ring position + 1
+	mu     sync.Mutex
+	chunks []chunk  // the ring
+	mask   int      // ring capacity - 1; the capacity is a power of two
+	head   int      // ring position of the oldest entry
+	n      int      // entries in the ring
+	index  []uint32 // linear probing: 0 is empty, else ring position + 1
+	mem    *memory  // gives chunks and index back (offheap_*.go)
+}
+
+// chunkBits sizes the ring's chunks: 16384 entries, 384 KiB.
+const chunkBits = 14
+
+// chunk is a part of the ring: fingerprints and their expiries (unix
+// nanoseconds), 1<<chunkBits of each or the whole ring if smaller.
+type chunk struct {
+	fps  []fingerprint
+	exps []int64
+}
+
+// memory gives back the cache's arrays; it is the argument of the cleanup
+// that runs once the Cache is unreachable.
+type memory struct {
+	chunks []func()
+	index  func()
+}
+
+func (m *memory) release() {
+	for _, free := range m.chunks {
+		free()
+	}
+	m.chunks = nil
+	m.freeIndex()
+}
+
+func (m *memory) freeIndex() {
+	if m.index != nil {
+		m.index()
+		m.index = nil
+	}
 }
 
 // New returns a Cache. now is the clock (nil means time.Now).
@@ -84,9 +123,11 @@ func New(cfg Config, now func() time.Time) (*Cache, error) {
 	if now == nil {
 		now = time.Now
 	}
-	c := &Cache{ttl: int64(cfg.TTL), max: cfg.MaxEntries, now: now}
+	c := &Cache{ttl: int64(cfg.TTL), max: cfg.MaxEntries, now: now, mem: &memory{}}
 	if c.ttl > 0 {
-		c.resize(min(1024, ceilPow2(c.max)))
+		c.mask = ceilPow2(c.max) - 1
+		c.growIndex(min(2048, 2*(c.mask+1)))
+		runtime.AddCleanup(c, (*memory).release, c.mem)
 	}
 	return c, nil
 }
@@ -99,6 +140,12 @@ func ceilPow2(n int) int {
 	return p
 }
 
+// entry is ring position pos: its fingerprint and expiry.
+func (c *Cache) entry(pos int) (*fingerprint, *int64) {
+	ch, i := &c.chunks[pos>>chunkBits], pos&(1<<chunkBits-1)
+	return &ch.fps[i], &ch.exps[i]
+}
+
 // Seen reports whether id was remembered and has not expired.
 func (c *Cache) Seen(id string) bool {
 	if c.ttl == 0 {
@@ -109,7 +156,7 @@ func (c *Cache) Seen(id string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, pos, ok := c.lookup(fp)
-	return ok && now < c.exps[pos]
+	return ok && now < c.expiry(pos)
 }
 
 // Remember records id for the TTL. Remembering an id again refreshes its
@@ -123,23 +170,42 @@ func (c *Cache) Remember(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, pos, ok := c.lookup(fp); ok {
-		c.exps[pos] = now + c.ttl
+		_, e := c.entry(pos)
+		*e = now + c.ttl
 		return
 	}
 	// Forget what expired, then the oldest while full. A refreshed entry
 	// at the head keeps the expired ones behind it until it expires too;
 	// they are never reported as seen, and MaxEntries still bounds them.
-	for c.n > 0 && (c.exps[c.head] <= now || c.n >= c.max) {
+	for c.n > 0 && (c.expiry(c.head) <= now || c.n >= c.max) {
 		c.removeHead()
 	}
-	if c.n == len(c.fps) {
-		c.resize(2 * len(c.fps))
+	if 2*(c.n+1) > len(c.index) {
+		c.growIndex(2 * len(c.index))
 	}
-	pos := (c.head + c.n) & (len(c.fps) - 1)
-	c.fps[pos], c.exps[pos] = fp, now+c.ttl
+	pos := (c.head + c.n) & c.mask
+	if pos>>chunkBits == len(c.chunks) {
+		size := min(1<<chunkBits, c.mask+1)
+		fps, freeFps := allocate[fingerprint](size)
+		exps, freeExps := allocate[int64](size)
+		c.chunks = append(c.chunks, chunk{fps, exps})
+		c.mem.chunks = append(c.mem.chunks, freeFps, freeExps)
+	}
+	f, e := c.entry(pos)
+	*f, *e = fp, now+c.ttl
 	c.n++
 	slot, _, _ := c.lookup(fp)
 	c.index[slot] = uint32(pos) + 1
+}
+
+func (c *Cache) expiry(pos int) int64 {
+	_, e := c.entry(pos)
+	return *e
+}
+
+func (c *Cache) fingerprint(pos int) fingerprint {
+	f, _ := c.entry(pos)
+	return *f
 }
 
 // lookup finds fp's index slot: the one holding it (ok, with its ring
@@ -151,7 +217,7 @@ func (c *Cache) lookup(fp fingerprint) (slot, pos int, ok bool) {
 		if v == 0 {
 			return i, 0, false
 		}
-		if c.fps[v-1] == fp {
+		if c.fingerprint(int(v-1)) == fp {
 			return i, int(v - 1), true
 		}
 	}
@@ -161,9 +227,9 @@ func (c *Cache) lookup(fp fingerprint) (slot, pos int, ok bool) {
 // index by shifting later entries of its probe run back (no tombstones).
 func (c *Cache) removeHead() {
 	mask := len(c.index) - 1
-	i, _, _ := c.lookup(c.fps[c.head])
+	i, _, _ := c.lookup(c.fingerprint(c.head))
 	for j := (i + 1) & mask; c.index[j] != 0; j = (j + 1) & mask {
-		home := int(c.fps[c.index[j]-1][0]) & mask
+		home := int(c.fingerprint(int(c.index[j] - 1))[0]) & mask
 		// The entry at j may move to the gap at i unless its home slot lies
 		// cyclically in (i, j].
 		if (i < j && i < home && home <= j) || (i > j && (home > i || home <= j)) {
@@ -173,23 +239,20 @@ func (c *Cache) removeHead() {
 		i = j
 	}
 	c.index[i] = 0
-	c.head = (c.head + 1) & (len(c.fps) - 1)
+	c.head = (c.head + 1) & c.mask
 	c.n--
 }
 
-// resize moves the entries, oldest first, into a ring of the given
-// capacity and rebuilds the index at twice that size.
-func (c *Cache) resize(capacity int) {
-	fps, exps := make([]fingerprint, capacity), make([]int64, capacity)
+// growIndex replaces the index by one of the given size (a power of two),
+// built again from the ring. The old one is given back first, so the two
+// are never held at once.
+func (c *Cache) growIndex(size int) {
+	c.mem.freeIndex()
+	c.index, c.mem.index = allocate[uint32](size)
 	for k := range c.n {
-		from := (c.head + k) & (len(c.fps) - 1)
-		fps[k], exps[k] = c.fps[from], c.exps[from]
-	}
-	c.fps, c.exps, c.head = fps, exps, 0
-	c.index = make([]uint32, 2*capacity)
-	for k := range c.n {
-		slot, _, _ := c.lookup(fps[k])
-		c.index[slot] = uint32(k) + 1
+		pos := (c.head + k) & c.mask
+		slot, _, _ := c.lookup(c.fingerprint(pos))
+		c.index[slot] = uint32(pos) + 1
 	}
 }
 
@@ -199,4 +262,12 @@ func (c *Cache) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.n
+}
+
+// footprint is the size in bytes of the arrays the cache holds (mapped,
+// not necessarily all resident).
+func (c *Cache) footprint() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.chunks)*min(1<<chunkBits, c.mask+1)*24 + len(c.index)*4
 }
