@@ -10,7 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench/.bin bench/results
-go build -o bench/.bin/engage-bridge ./cmd/engage-bridge
+# Built as deploy/Dockerfile builds it (static, no cgo): peak RSS counts the
+# binary's mapped pages, and a cgo build maps libc besides.
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bench/.bin/engage-bridge ./cmd/engage-bridge
 go build -o bench/.bin/kfake ./bench/kfake
 go build -o bench/.bin/sink ./bench/sink
 if [ ! -x bench/.bin/benthos ]; then
