@@ -4,13 +4,13 @@
 //
 // kafka-go's Writer gathers records behind a batch timer (1 s by default,
 // about 1.6 ms at best), so a lone webhook would wait for the timer. The
-// publisher therefore drives kafka-go's lower-level Client.Produce itself,
-// the way franz-go does: per partition, a record is sent at once when no
-// request is in flight, and records that arrive while one is in flight are
-// gathered into the next request. A single request is published in one
-// round trip; concurrent requests share batches. One request at a time per
-// partition also keeps records of one key in the order they were handed
-// over, retries included.
+// publisher therefore drives kafka-go's lower-level protocol round trip
+// itself, the way franz-go does: per broker, a record is sent at once when
+// no request is in flight, and records that arrive while one is in flight
+// are gathered into the next request, one batch per partition the broker
+// leads. A single webhook is published in one round trip; concurrent ones
+// share requests. One request at a time per broker also keeps records of
+// one key in the order they were handed over, retries included.
 package publisher
 
 import (
@@ -112,15 +112,16 @@ type Publisher struct {
 	dialer    *kafka.Dialer
 	balancer  kafka.Murmur2Balancer
 
-	// aborted is closed when Close stops waiting for records in flight:
-	// retries end at once instead of at their waiters' deadlines.
-	aborted   chan struct{}
-	abortOnce sync.Once
+	// aborted ends when Close stops waiting for records in flight: retries
+	// end at once instead of at their waiters' deadlines.
+	aborted context.Context
+	abort   context.CancelFunc
 
 	mu      sync.Mutex
 	closed  bool
 	topics  map[string]*topicMeta
 	queues  map[partitionKey]*queue
+	senders map[int32]*sender // by broker id
 	running sync.WaitGroup
 }
 
@@ -130,7 +131,8 @@ type partitionKey struct {
 }
 
 type topicMeta struct {
-	partitions []int // 0..n-1, the balancer's argument
+	partitions []int   // 0..n-1, the balancer's argument
+	leaders    []int32 // broker id leading each partition
 	fetched    time.Time
 }
 
@@ -149,6 +151,7 @@ func New(cfg Config, log zerolog.Logger) (*Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
+	aborted, abort := context.WithCancel(context.Background())
 	return &Publisher{
 		cfg:       cfg,
 		log:       log,
@@ -158,9 +161,11 @@ func New(cfg Config, log zerolog.Logger) (*Publisher, error) {
 		// The Java client's default partitioner: murmur2 of the key, so Java,
 		// Kafka Streams and ksqlDB consumers co-partition with the bridge.
 		balancer: kafka.Murmur2Balancer{Consistent: true},
-		aborted:  make(chan struct{}),
+		aborted:  aborted,
+		abort:    abort,
 		topics:   make(map[string]*topicMeta),
 		queues:   make(map[partitionKey]*queue),
+		senders:  make(map[int32]*sender),
 	}, nil
 }
 
@@ -169,14 +174,14 @@ func New(cfg Config, log zerolog.Logger) (*Publisher, error) {
 // bounds the wait: when it ends first, Publish returns ErrUnavailable and
 // the record may or may not be written (at least once, never at most once).
 func (p *Publisher) Publish(ctx context.Context, m Message) (Ack, error) {
-	partitions, err := p.partitions(ctx, m.Topic)
+	t, err := p.topic(ctx, m.Topic)
 	if err != nil {
 		return Ack{}, err
 	}
-	partition := int32(p.balancer.Balance(kafka.Message{Key: m.Key}, partitions...))
+	partition := int32(p.balancer.Balance(kafka.Message{Key: m.Key}, t.partitions...))
 
 	w := &waiter{ctx: ctx, msg: m, time: time.Now(), done: make(chan result, 1)}
-	if err := p.enqueue(partitionKey{m.Topic, partition}, w); err != nil {
+	if err := p.enqueue(partitionKey{m.Topic, partition}, t.leaders[partition], w); err != nil {
 		return Ack{}, err
 	}
 	select {
@@ -190,21 +195,30 @@ func (p *Publisher) Publish(ctx context.Context, m Message) (Ack, error) {
 	}
 }
 
-// partitions returns the topic's partition list, from a cache refreshed
-// every MetadataTTL. kafka-go's transport answers from its own metadata
-// cache, so a refresh is cheap and does not reach the brokers.
-func (p *Publisher) partitions(ctx context.Context, topic string) ([]int, error) {
-	now := time.Now()
+// topic returns the topic's partitions and their leaders, from a cache
+// refreshed every MetadataTTL.
+func (p *Publisher) topic(ctx context.Context, topic string) (*topicMeta, error) {
 	p.mu.Lock()
 	t := p.topics[topic]
 	p.mu.Unlock()
-	if t != nil && now.Sub(t.fetched) < p.cfg.MetadataTTL {
-		return t.partitions, nil
+	if t != nil && time.Since(t.fetched) < p.cfg.MetadataTTL {
+		return t, nil
 	}
+	return p.fetchTopic(ctx, topic)
+}
+
+// fetchTopic asks kafka-go's transport for the topic's layout. The
+// transport answers from its own metadata cache, so this is cheap and does
+// not reach the brokers. Queues of partitions whose leader changed move to
+// the new leader's sender.
+func (p *Publisher) fetchTopic(ctx context.Context, topic string) (*topicMeta, error) {
+	p.mu.Lock()
+	last := p.topics[topic]
+	p.mu.Unlock()
 	meta, err := p.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
-		if t != nil {
-			return t.partitions, nil // keep the last known layout through a blip
+		if last != nil {
+			return last, nil // keep the last known layout through a blip
 		}
 		return nil, fmt.Errorf("%w: metadata for topic %s: %w", ErrUnavailable, topic, err)
 	}
@@ -215,22 +229,34 @@ func (p *Publisher) partitions(ctx context.Context, topic string) ([]int, error)
 		if mt.Error != nil {
 			return nil, fmt.Errorf("%w: topic %s: %w", ErrUnavailable, topic, mt.Error)
 		}
-		if len(mt.Partitions) == 0 {
+		n := len(mt.Partitions)
+		if n == 0 {
 			return nil, fmt.Errorf("%w: topic %s has no partitions", ErrUnavailable, topic)
 		}
-		list := make([]int, len(mt.Partitions))
-		for i := range list {
-			list[i] = i
+		t := &topicMeta{partitions: make([]int, n), leaders: make([]int32, n), fetched: time.Now()}
+		for i := range n {
+			t.partitions[i] = i
+		}
+		for _, mp := range mt.Partitions {
+			if mp.ID < 0 || mp.ID >= n {
+				return nil, fmt.Errorf("%w: topic %s: partition %d out of 0..%d", ErrUnavailable, topic, mp.ID, n-1)
+			}
+			t.leaders[mp.ID] = int32(mp.Leader.ID)
 		}
 		p.mu.Lock()
-		p.topics[topic] = &topicMeta{partitions: list, fetched: now}
+		p.topics[topic] = t
+		for partition, leader := range t.leaders {
+			if q := p.queues[partitionKey{topic, int32(partition)}]; q != nil {
+				q.leader = leader // a listed queue moves at its sender's next collect
+			}
+		}
 		p.mu.Unlock()
-		return list, nil
+		return t, nil
 	}
 	return nil, fmt.Errorf("%w: topic %s does not exist", ErrUnavailable, topic)
 }
 
-func (p *Publisher) enqueue(key partitionKey, w *waiter) error {
+func (p *Publisher) enqueue(key partitionKey, leader int32, w *waiter) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -238,15 +264,11 @@ func (p *Publisher) enqueue(key partitionKey, w *waiter) error {
 	}
 	q := p.queues[key]
 	if q == nil {
-		q = &queue{key: key}
+		q = &queue{key: key, leader: leader}
 		p.queues[key] = q
 	}
 	q.pending = append(q.pending, w)
-	if !q.busy {
-		q.busy = true
-		p.running.Add(1)
-		go p.drain(q)
-	}
+	p.schedule(q)
 	return nil
 }
 
@@ -303,7 +325,7 @@ func (p *Publisher) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		err = fmt.Errorf("records still in flight at close: %w", ctx.Err())
 	}
-	p.abortOnce.Do(func() { close(p.aborted) })
+	p.abort()
 	p.transport.CloseIdleConnections()
 	return err
 }

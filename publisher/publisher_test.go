@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -313,4 +314,206 @@ func TestCloseDrains(t *testing.T) {
 	if recs := kafkatest.ReadAll(t, c.ListenAddrs(), int(ok.Load()), 5*time.Second, "t"); len(recs) != int(ok.Load()) {
 		t.Errorf("%d acknowledged, %d stored", ok.Load(), len(recs))
 	}
+}
+
+// produceShape records, for each produce request, how many partitions it
+// carries.
+func produceShape(c *kfake.Cluster, hold time.Duration) func() []int {
+	var mu sync.Mutex
+	var shape []int
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		n := 0
+		for _, t := range req.(*kmsg.ProduceRequest).Topics {
+			n += len(t.Partitions)
+		}
+		mu.Lock()
+		shape = append(shape, n)
+		mu.Unlock()
+		time.Sleep(hold) // let the next records gather
+		return nil, nil, false
+	})
+	return func() []int {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(shape)
+	}
+}
+
+// TestOneRequestCarriesManyPartitions: records for different partitions
+// (and topics) led by one broker share produce requests, and each is still
+// acknowledged at its own partition's offset.
+func TestOneRequestCarriesManyPartitions(t *testing.T) {
+	c := kafkatest.Cluster(t, kfake.NumBrokers(1))
+	kafkatest.CreateTopic(t, c, "a", 6, nil)
+	kafkatest.CreateTopic(t, c, "b", 6, nil)
+	shape := produceShape(c, 10*time.Millisecond)
+	p := newPublisher(t, c.ListenAddrs())
+
+	const n = 240
+	acks := make([]Ack, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			topic := []string{"a", "b"}[i%2]
+			acks[i], errs[i] = publish(t, p, Message{Topic: topic, Key: fmt.Appendf(nil, "contact-%d", i), Value: fmt.Appendf(nil, `{"i":%d}`, i)}, 10*time.Second)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	requests := shape()
+	if len(requests) >= n/4 {
+		t.Errorf("%d produce requests for %d concurrent records: not batching", len(requests), n)
+	}
+	if most := slices.Max(requests); most < 6 {
+		t.Errorf("at most %d partitions in one request (%v): partitions are not sharing requests", most, requests)
+	}
+	t.Logf("%d records in %d requests, partitions per request %v", n, len(requests), requests)
+
+	// Every acknowledgement names where the record really is.
+	stored := kafkatest.ReadAll(t, c.ListenAddrs(), n, 5*time.Second, "a", "b")
+	at := map[string]int{}
+	for _, r := range stored {
+		var i int
+		fmt.Sscanf(string(r.Value), `{"i":%d}`, &i)
+		at[fmt.Sprintf("%s/%d/%d", r.Topic, r.Partition, r.Offset)] = i
+	}
+	for i, a := range acks {
+		topic := []string{"a", "b"}[i%2]
+		if got, ok := at[fmt.Sprintf("%s/%d/%d", topic, a.Partition, a.Offset)]; !ok || got != i {
+			t.Fatalf("record %d acknowledged at %s/%d/%d, which holds record %d (found %v)", i, topic, a.Partition, a.Offset, got, ok)
+		}
+		if want := kafkatest.Murmur2Partition(fmt.Appendf(nil, "contact-%d", i), 6); a.Partition != want {
+			t.Fatalf("record %d in partition %d, murmur2 says %d", i, a.Partition, want)
+		}
+	}
+}
+
+// TestBackoffHoldsOnlyItsPartition: a partition whose produce keeps failing
+// backs off alone; records for another partition of the same broker go
+// through meanwhile.
+func TestBackoffHoldsOnlyItsPartition(t *testing.T) {
+	c := kafkatest.Cluster(t, kfake.NumBrokers(1))
+	kafkatest.CreateTopic(t, c, "t", 2, nil)
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		for _, rt := range req.(*kmsg.ProduceRequest).Topics {
+			for _, rp := range rt.Partitions {
+				if rp.Partition == 0 {
+					return kafkatest.ProduceError(req.(*kmsg.ProduceRequest), 19), nil, true // NOT_ENOUGH_REPLICAS
+				}
+			}
+		}
+		return nil, nil, false
+	})
+	p := newPublisher(t, c.ListenAddrs())
+	key := func(partition int32) []byte {
+		for i := 0; ; i++ {
+			k := fmt.Appendf(nil, "k%d", i)
+			if kafkatest.Murmur2Partition(k, 2) == partition {
+				return k
+			}
+		}
+	}
+
+	stuck := make(chan error, 1)
+	go func() {
+		_, err := publish(t, p, Message{Topic: "t", Key: key(0), Value: []byte("{}")}, 4*time.Second)
+		stuck <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // partition 0 is backing off by now
+	for i := range 20 {
+		if _, err := publish(t, p, Message{Topic: "t", Key: key(1), Value: fmt.Appendf(nil, `{"i":%d}`, i)}, 3*time.Second); err != nil {
+			t.Fatalf("record %d for partition 1 while partition 0 fails: %v", i, err)
+		}
+	}
+	select {
+	case err := <-stuck:
+		t.Fatalf("partition 0's publish ended (%v) before partition 1's records were done: they waited for it", err)
+	default:
+	}
+	if err := <-stuck; !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "NOT_ENOUGH_REPLICAS") && !strings.Contains(err.Error(), "Not Enough Replicas") {
+		t.Errorf("partition 0: %v, want ErrUnavailable naming the last error", err)
+	}
+}
+
+// TestLeadersMove: with three brokers, records keep their per-key order
+// and every publish succeeds while partition leaders move between brokers.
+func TestLeadersMove(t *testing.T) {
+	c := kafkatest.Cluster(t, kfake.NumBrokers(3))
+	kafkatest.CreateTopic(t, c, "t", 6, nil)
+	// Count the requests that reach a broker no longer leading one of their
+	// partitions, to know the moves were felt.
+	var misdirected atomic.Int32
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		for _, rt := range req.(*kmsg.ProduceRequest).Topics {
+			for _, rp := range rt.Partitions {
+				if c.LeaderFor(rt.Topic, rp.Partition) != c.CurrentNode() {
+					misdirected.Add(1)
+					return nil, nil, false
+				}
+			}
+		}
+		return nil, nil, false
+	})
+	p, err := New(Config{Conn: kafkaconn.Config{Brokers: c.ListenAddrs()}, MetadataTTL: 200 * time.Millisecond}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+
+	const keys, each = 12, 40
+	var wg sync.WaitGroup
+	errs := make([]error, keys)
+	var sent atomic.Int32
+	for k := range keys {
+		wg.Go(func() {
+			for i := range each {
+				m := Message{Topic: "t", Key: fmt.Appendf(nil, "contact-%d", k), Value: fmt.Appendf(nil, "%d", i)}
+				if _, err := publish(t, p, m, 10*time.Second); err != nil {
+					errs[k] = fmt.Errorf("key %d record %d: %w", k, i, err)
+					return
+				}
+				sent.Add(1)
+			}
+		})
+	}
+	for sent.Load() < keys*each/4 {
+		time.Sleep(time.Millisecond)
+	}
+	c.ShufflePartitionLeaders()
+	for sent.Load() < keys*each/2 {
+		time.Sleep(time.Millisecond)
+	}
+	for partition := range int32(6) {
+		if err := c.MoveTopicPartition("t", partition, (c.LeaderFor("t", partition)+1)%3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	next := map[string]int{}
+	for _, r := range kafkatest.ReadAll(t, c.ListenAddrs(), keys*each, 5*time.Second, "t") {
+		var i int
+		fmt.Sscanf(string(r.Value), "%d", &i)
+		if i != next[r.Key] {
+			t.Fatalf("key %s: record %d where %d was next (partition %d offset %d)", r.Key, i, next[r.Key], r.Partition, r.Offset)
+		}
+		next[r.Key]++
+	}
+	for k := range keys {
+		if n := next[fmt.Sprintf("contact-%d", k)]; n != each {
+			t.Errorf("key contact-%d: %d records stored, want %d", k, n, each)
+		}
+	}
+	if misdirected.Load() == 0 {
+		t.Error("no request reached a broker that had lost the lead: the moves were not exercised")
+	}
+	t.Logf("%d requests reached a former leader", misdirected.Load())
 }

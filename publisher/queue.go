@@ -6,28 +6,59 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
+	"github.com/segmentio/kafka-go/protocol/produce"
 )
 
-// queue holds the records waiting for one partition. busy is true while a
-// drain goroutine owns the partition; both fields are guarded by the
-// Publisher's mutex.
+// queue holds the records waiting for one partition. All its fields are
+// guarded by the Publisher's mutex. A queue is at most one of: listed in
+// its sender's ready list, or carried by a request in flight.
 type queue struct {
-	key     partitionKey
-	pending []*waiter
-	busy    bool
+	key      partitionKey
+	leader   int32 // the broker leading the partition, as last known
+	pending  []*waiter
+	listed   bool      // in its sender's ready list
+	inFlight bool      // a request in flight carries a batch of it
+	attempts int       // failed attempts in a row at its oldest records
+	retryAt  time.Time // backing off: no request before this
+	alone    int       // the next records go one per request (a batch was too large)
 }
+
+// sender sends the produce requests for the partitions one broker leads,
+// one request at a time: each request carries a batch of every partition
+// with records ready, so concurrent webhooks for different partitions share
+// one round trip. Only one request is in flight per broker, hence per
+// partition, which keeps each partition's records in the order they were
+// handed over, retries included.
+type sender struct {
+	leader int32
+	ready  []*queue
+	busy   bool          // a run goroutine owns the sender
+	wake   chan struct{} // cuts a backoff short when other records become ready
+}
+
+// batch is one partition's share of a request.
+type batch struct {
+	q       *queue
+	waiters []*waiter
+}
+
+// maxRequestBytes bounds one request across partitions, well under the
+// broker's socket.request.max.bytes (100 MiB by default).
+const maxRequestBytes = 16 << 20
 
 // waiter is one Publish call waiting for its record's acknowledgement.
 type waiter struct {
 	ctx  context.Context
 	msg  Message
 	time time.Time
-	done chan result           // buffered: the drainer never blocks on a waiter that left
+	done chan result           // buffered: the sender never blocks on a waiter that left
 	last atomic.Pointer[error] // why the latest attempt failed, for a timeout's message
 }
 
@@ -46,135 +77,246 @@ func (w *waiter) size() int {
 	return n
 }
 
-// drain sends the queue's records, one produce request at a time, until
-// the queue is empty. The first record goes out alone and at once; records
-// that arrive meanwhile form the next request.
-func (p *Publisher) drain(q *queue) {
-	defer p.running.Done()
-	for {
-		p.mu.Lock()
-		if len(q.pending) == 0 {
-			q.busy = false
-			p.mu.Unlock()
-			return
-		}
-		n, bytes := 0, 0
-		for n < len(q.pending) {
-			s := q.pending[n].size()
-			if n > 0 && bytes+s > p.cfg.MaxBatchBytes {
-				break
-			}
-			bytes += s
-			n++
-		}
-		batch := make([]*waiter, n)
-		copy(batch, q.pending)
-		clear(q.pending[:n])
-		q.pending = q.pending[n:]
-		p.mu.Unlock()
-
-		p.send(q.key, batch)
+// schedule lists q with the sender of its leader if it has records and is
+// neither listed nor in flight, starting the sender if it is idle. The
+// caller holds p.mu.
+func (p *Publisher) schedule(q *queue) {
+	if q.listed || q.inFlight || len(q.pending) == 0 {
+		return
+	}
+	s := p.senders[q.leader]
+	if s == nil {
+		s = &sender{leader: q.leader, wake: make(chan struct{}, 1)}
+		p.senders[q.leader] = s
+	}
+	s.ready = append(s.ready, q)
+	q.listed = true
+	if !s.busy {
+		s.busy = true
+		p.running.Add(1)
+		go p.run(s)
+		return
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
 	}
 }
 
-// backoff between attempts at one batch: short first, because a moving
-// leader usually settles within a metadata refresh.
+// run sends requests until the sender has nothing left: the first record
+// goes out alone and at once; records that arrive meanwhile form the next
+// request.
+func (p *Publisher) run(s *sender) {
+	defer p.running.Done()
+	for {
+		p.mu.Lock()
+		batches, wait := p.collect(s, time.Now())
+		if len(batches) == 0 && wait == 0 {
+			s.busy = false
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		if len(batches) == 0 {
+			// Only partitions backing off are left.
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-s.wake:
+			case <-p.aborted.Done():
+			}
+			t.Stop()
+			continue
+		}
+		p.send(batches)
+	}
+}
+
+// collect takes a batch from every ready partition that is not backing
+// off, up to maxRequestBytes, and says how long until the next partition
+// backing off may be retried when nothing was taken. The caller holds p.mu.
+func (p *Publisher) collect(s *sender, now time.Time) ([]batch, time.Duration) {
+	aborted := p.aborted.Err() != nil
+	var batches []batch
+	var wait time.Duration
+	size := 0
+	keep := s.ready[:0]
+	for _, q := range s.ready {
+		switch {
+		case q.leader != s.leader: // the partition moved to another broker
+			q.listed = false
+			p.schedule(q)
+			continue
+		case aborted:
+			q.listed = false
+			finishAll(q.pending, fmt.Errorf("%w: publisher closed", ErrUnavailable))
+			clear(q.pending)
+			q.pending = q.pending[:0]
+			continue
+		case now.Before(q.retryAt):
+			if d := q.retryAt.Sub(now); wait == 0 || d < wait {
+				wait = d
+			}
+			keep = append(keep, q)
+			continue
+		case size >= maxRequestBytes:
+			keep = append(keep, q)
+			continue
+		}
+		waiters, bytes := q.take(p.cfg.MaxBatchBytes)
+		q.listed = false
+		if len(waiters) == 0 {
+			continue // everyone waiting on it left
+		}
+		q.inFlight = true
+		batches = append(batches, batch{q, waiters})
+		size += bytes
+	}
+	clear(s.ready[len(keep):])
+	s.ready = keep
+	return batches, wait
+}
+
+// take removes the next batch from the queue, at most limit bytes unless a
+// single record is larger, skipping waiters that already left: nothing is
+// written after everyone gave up on it, except what an ambiguous earlier
+// attempt may already have written.
+func (q *queue) take(limit int) ([]*waiter, int) {
+	q.pending = live(q.pending)
+	most := len(q.pending)
+	if q.alone > 0 && most > 0 {
+		most = 1
+		q.alone--
+	}
+	n, bytes := 0, 0
+	for n < most {
+		s := q.pending[n].size()
+		if n > 0 && bytes+s > limit {
+			break
+		}
+		bytes += s
+		n++
+	}
+	waiters := slices.Clone(q.pending[:n])
+	clear(q.pending[:n])
+	q.pending = q.pending[n:]
+	return waiters, bytes
+}
+
+// backoff between attempts at one partition's records: short first,
+// because a moving leader usually settles within a metadata refresh.
 func backoff(attempt int) time.Duration {
 	d := 10 * time.Millisecond << min(attempt, 6)
 	return min(d, 500*time.Millisecond)
 }
 
-// send writes one batch, retrying errors that may pass for as long as any
-// of its waiters still waits. Waiters that left are dropped before each
-// attempt, so nothing is written after everyone gave up on it, except what
-// an ambiguous earlier attempt may already have written.
-func (p *Publisher) send(key partitionKey, batch []*waiter) {
-	for attempt := 0; ; attempt++ {
-		batch = live(batch)
-		if len(batch) == 0 {
-			return
+// send writes one request and settles each partition's batch: finished,
+// or put back at the head of its queue to be retried (errors that may
+// pass are retried for as long as any of its waiters still waits).
+func (p *Publisher) send(batches []batch) {
+	offsets, errs := p.produce(batches)
+	now := time.Now()
+	var moved []string
+	p.mu.Lock()
+	for i, b := range batches {
+		b.q.inFlight = false
+		if p.settle(b, offsets[i], errs[i], now) && !slices.Contains(moved, b.q.key.topic) {
+			moved = append(moved, b.q.key.topic)
 		}
-		if attempt > 0 {
-			select {
-			case <-time.After(backoff(attempt - 1)):
-			case <-p.aborted:
-				finishAll(batch, fmt.Errorf("%w: publisher closed", ErrUnavailable))
-				return
-			}
-			batch = live(batch)
-			if len(batch) == 0 {
-				return
-			}
-		}
-
-		base, err := p.produce(key, batch)
-		if err == nil {
-			for i, w := range batch {
-				w.finish(base+int64(i), nil)
-			}
-			return
-		}
-		if isTooLarge(err) && len(batch) > 1 {
-			// One oversized record must not fail the records batched with
-			// it: send each alone, in order, so only the culprit fails.
-			for _, w := range batch {
-				p.send(key, []*waiter{w})
-			}
-			return
-		}
-		if isPermanent(err) {
-			p.log.Error().Str("topic", key.topic).Int32("partition", key.partition).
-				Int("records", len(batch)).Str("error", err.Error()).Msg("kafka rejected records")
-			finishAll(batch, fmt.Errorf("%w: %w", ErrRejected, err))
-			return
-		}
-		if !retriable(err) {
-			p.log.Error().Str("topic", key.topic).Int32("partition", key.partition).
-				Int("records", len(batch)).Str("error", err.Error()).Msg("produce failed")
-			finishAll(batch, fmt.Errorf("%w: %w", ErrUnavailable, err))
-			return
-		}
-		ev := p.log.Debug()
-		if attempt == 0 {
-			ev = p.log.Warn()
-		}
-		ev.Str("topic", key.topic).Int32("partition", key.partition).
-			Int("records", len(batch)).Int("attempt", attempt+1).Str("error", err.Error()).Msg("produce failed, retrying")
-		for _, w := range batch {
-			w.last.Store(&err)
-		}
+		p.schedule(b.q)
+	}
+	p.mu.Unlock()
+	// Leaders may have moved: learn where from kafka-go's metadata cache
+	// (refreshed every MetadataTTL), so the next attempts group by the
+	// right broker.
+	for _, topic := range moved {
+		ctx, cancel := context.WithTimeout(context.Background(), p.cfg.RequestTimeout)
+		_, _ = p.fetchTopic(ctx, topic)
+		cancel()
 	}
 }
 
-func live(batch []*waiter) []*waiter {
-	out := batch[:0]
-	for _, w := range batch {
+// settle finishes a batch or puts it back, and reports whether the error
+// says the partition's leader may have moved. The caller holds p.mu.
+func (p *Publisher) settle(b batch, base int64, err error, now time.Time) (leaderMoved bool) {
+	q, key := b.q, b.q.key
+	switch {
+	case err == nil:
+		for i, w := range b.waiters {
+			w.finish(base+int64(i), nil)
+		}
+		q.attempts = 0
+	case p.aborted.Err() != nil:
+		finishAll(b.waiters, fmt.Errorf("%w: publisher closed", ErrUnavailable))
+	case isTooLarge(err) && len(b.waiters) > 1:
+		// One oversized record must not fail the records batched with it:
+		// send each alone, in order, so only the culprit fails.
+		q.pending = append(b.waiters, q.pending...)
+		q.alone = len(b.waiters)
+	case isPermanent(err):
+		p.log.Error().Str("topic", key.topic).Int32("partition", key.partition).
+			Int("records", len(b.waiters)).Str("error", err.Error()).Msg("kafka rejected records")
+		finishAll(b.waiters, fmt.Errorf("%w: %w", ErrRejected, err))
+	case !retriable(err):
+		p.log.Error().Str("topic", key.topic).Int32("partition", key.partition).
+			Int("records", len(b.waiters)).Str("error", err.Error()).Msg("produce failed")
+		finishAll(b.waiters, fmt.Errorf("%w: %w", ErrUnavailable, err))
+	default:
+		ev := p.log.Debug()
+		if q.attempts == 0 {
+			ev = p.log.Warn()
+		}
+		ev.Str("topic", key.topic).Int32("partition", key.partition).
+			Int("records", len(b.waiters)).Int("attempt", q.attempts+1).Str("error", err.Error()).Msg("produce failed, retrying")
+		for _, w := range b.waiters {
+			w.last.Store(&err)
+		}
+		q.pending = append(b.waiters, q.pending...)
+		q.retryAt = now.Add(backoff(q.attempts))
+		q.attempts++
+		return leaderError(err)
+	}
+	return false
+}
+
+func live(waiters []*waiter) []*waiter {
+	out := waiters[:0]
+	for _, w := range waiters {
 		if w.ctx.Err() == nil {
 			out = append(out, w)
 		}
 	}
-	clear(batch[len(out):])
+	clear(waiters[len(out):])
 	return out
 }
 
-func finishAll(batch []*waiter, err error) {
-	for _, w := range batch {
+func finishAll(waiters []*waiter, err error) {
+	for _, w := range waiters {
 		w.finish(0, err)
 	}
 }
 
-// produce sends one request with acks=all and returns the first offset.
-// The request runs under the most patient waiter's context values (a
-// trace, for instance) but not its cancellation: a record shared with
-// other waiters must not be cut off when one of them leaves. It ends at
-// that waiter's deadline, within RequestTimeout.
-func (p *Publisher) produce(key partitionKey, batch []*waiter) (int64, error) {
+// errNoAnswer is a partition the broker's response left out.
+var errNoAnswer = errors.New("the broker's answer left out the partition")
+
+// produce sends one request with acks=all carrying every batch, and
+// returns each batch's first offset or error. The request runs under the
+// most patient waiter's context values (a trace, for instance) but not its
+// cancellation: records shared with other waiters must not be cut off when
+// one of them leaves. It ends at that waiter's deadline, within
+// RequestTimeout, or when the publisher is aborted.
+func (p *Publisher) produce(batches []batch) ([]int64, []error) {
+	offsets, errs := make([]int64, len(batches)), make([]error, len(batches))
 	deadline := time.Now().Add(p.cfg.RequestTimeout)
-	patient := batch[0]
+	patient := batches[0].waiters[0]
 	latest := time.Time{}
-	for _, w := range batch {
-		if d, ok := w.ctx.Deadline(); ok && d.After(latest) {
-			latest, patient = d, w
+	n := 0
+	for _, b := range batches {
+		n += len(b.waiters)
+		for _, w := range b.waiters {
+			if d, ok := w.ctx.Deadline(); ok && d.After(latest) {
+				latest, patient = d, w
+			}
 		}
 	}
 	if !latest.IsZero() && latest.Before(deadline) {
@@ -182,38 +324,73 @@ func (p *Publisher) produce(key partitionKey, batch []*waiter) (int64, error) {
 	}
 	ctx, cancel := context.WithDeadline(context.WithoutCancel(patient.ctx), deadline)
 	defer cancel()
-	go func() {
-		select {
-		case <-p.aborted:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	defer context.AfterFunc(p.aborted, cancel)()
 
-	records := make([]kafka.Record, len(batch))
-	for i, w := range batch {
-		r := kafka.Record{Time: w.time, Key: kafka.NewBytes(w.msg.Key), Value: kafka.NewBytes(w.msg.Value)}
-		if len(w.msg.Headers) > 0 {
-			r.Headers = make([]kafka.Header, len(w.msg.Headers))
-			for j, h := range w.msg.Headers {
-				r.Headers[j] = kafka.Header{Key: h.Key, Value: h.Value}
+	req := &produce.Request{
+		Acks:    int16(kafka.RequireAll),
+		Timeout: int32(max(time.Until(deadline).Milliseconds(), 1)),
+	}
+	records := make([]kafka.Record, 0, n)
+	for _, b := range batches {
+		from := len(records)
+		for _, w := range b.waiters {
+			r := kafka.Record{Time: w.time, Key: kafka.NewBytes(w.msg.Key), Value: kafka.NewBytes(w.msg.Value)}
+			if len(w.msg.Headers) > 0 {
+				r.Headers = make([]kafka.Header, len(w.msg.Headers))
+				for j, h := range w.msg.Headers {
+					r.Headers[j] = kafka.Header{Key: h.Key, Value: h.Value}
+				}
+			}
+			records = append(records, r)
+		}
+		part := produce.RequestPartition{
+			Partition: b.q.key.partition,
+			RecordSet: protocol.RecordSet{Records: protocol.NewRecordReader(records[from:]...)},
+		}
+		i := slices.IndexFunc(req.Topics, func(t produce.RequestTopic) bool { return t.Topic == b.q.key.topic })
+		if i < 0 {
+			req.Topics = append(req.Topics, produce.RequestTopic{Topic: b.q.key.topic})
+			i = len(req.Topics) - 1
+		}
+		req.Topics[i].Partitions = append(req.Topics[i].Partitions, part)
+	}
+
+	m, err := p.transport.RoundTrip(ctx, p.client.Addr, req)
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return offsets, errs
+	}
+	res, ok := m.(*produce.Response)
+	for i, b := range batches {
+		errs[i] = errNoAnswer
+		if !ok {
+			continue
+		}
+		for _, t := range res.Topics {
+			if t.Topic != b.q.key.topic {
+				continue
+			}
+			for _, rp := range t.Partitions {
+				if rp.Partition == b.q.key.partition {
+					offsets[i], errs[i] = rp.BaseOffset, kafkaError(rp.ErrorCode, rp.ErrorMessage)
+				}
 			}
 		}
-		records[i] = r
 	}
-	res, err := p.client.Produce(ctx, &kafka.ProduceRequest{
-		Topic:        key.topic,
-		Partition:    int(key.partition),
-		RequiredAcks: kafka.RequireAll,
-		Records:      kafka.NewRecordReader(records...),
-	})
-	if err != nil {
-		return 0, err
+	return offsets, errs
+}
+
+func kafkaError(code int16, message string) error {
+	switch {
+	case code == 0:
+		return nil
+	case message == "":
+		return kafka.Error(code)
+	default:
+		return fmt.Errorf("%w: %s", kafka.Error(code), message)
 	}
-	if res.Error != nil {
-		return 0, res.Error
-	}
-	return res.BaseOffset, nil
 }
 
 func isTooLarge(err error) bool {
@@ -240,9 +417,25 @@ func isPermanent(err error) bool {
 	return false
 }
 
+// leaderError reports errors that say a partition's leader is not where
+// the request went: the broker's NOT_LEADER_OR_FOLLOWER, or kafka-go's
+// transport finding no leader, or different leaders, for the partitions
+// of one request in its metadata cache.
+func leaderError(err error) bool {
+	var routing *produce.Error
+	return errors.As(err, &routing) ||
+		errors.Is(err, kafka.NotLeaderForPartition) ||
+		errors.Is(err, kafka.LeaderNotAvailable) ||
+		errors.Is(err, kafka.UnknownTopicOrPartition)
+}
+
 // retriable reports whether another attempt may succeed: Kafka's own
-// retriable codes, network trouble, and request timeouts.
+// retriable codes, a leader that moved, network trouble, and request
+// timeouts.
 func retriable(err error) bool {
+	if leaderError(err) || errors.Is(err, errNoAnswer) {
+		return true
+	}
 	var kerr kafka.Error
 	if errors.As(err, &kerr) {
 		return kerr.Temporary()
