@@ -12,7 +12,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/engage-bridge/engage-bridge/dedupe"
 	"github.com/engage-bridge/engage-bridge/metrics"
@@ -48,13 +47,6 @@ type Deps struct {
 	Now func() time.Time
 }
 
-func (d Deps) tracer() trace.Tracer {
-	if d.Tracer == nil {
-		return noop.NewTracerProvider().Tracer("")
-	}
-	return d.Tracer
-}
-
 // Handler receives Engage webhooks: it verifies each delivery's signature
 // and hands it to its Processor, and says what happened. It is safe for
 // concurrent use.
@@ -63,8 +55,7 @@ type Handler struct {
 	verifier *Verifier
 	proc     *Processor
 	metrics  *metrics.Metrics
-	tracer   trace.Tracer
-	traced   bool // a Tracer was given: read incoming trace context
+	tracer   trace.Tracer // nil: tracing is off
 	log      zerolog.Logger
 	slots    chan struct{}
 	bodies   bodyPool
@@ -93,8 +84,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		verifier: verifier,
 		proc:     proc,
 		metrics:  deps.Metrics,
-		tracer:   deps.tracer(),
-		traced:   deps.Tracer != nil,
+		tracer:   deps.Tracer,
 		log:      deps.Log,
 		slots:    make(chan struct{}, cfg.MaxInFlight),
 		bodies:   bodyPool{max: int(cfg.MaxBodyBytes) + 1},
@@ -114,7 +104,7 @@ type Processor struct {
 	seen           *dedupe.Cache
 	metrics        *metrics.Metrics
 	schemas        *schemas.Validator
-	tracer         trace.Tracer
+	tracer         trace.Tracer // nil: tracing is off
 	// staticTopics bounds the topic metric label: templated topics of
 	// undocumented event types count as "other".
 	staticTopics map[string]bool
@@ -151,7 +141,7 @@ func NewProcessor(cfg Config, deps Deps) (*Processor, error) {
 		seen:           deps.Dedupe,
 		metrics:        deps.Metrics,
 		schemas:        deps.Schemas,
-		tracer:         deps.tracer(),
+		tracer:         deps.Tracer,
 		staticTopics:   map[string]bool{},
 	}
 	for _, t := range deps.Routes.Topics() {
@@ -216,14 +206,14 @@ var ErrInvalidTopic = errors.New("routing produced an illegal topic name")
 // used goes to the dead-letter topic instead. A nil error means Kafka
 // acknowledged a record (or the delivery was a known duplicate).
 func (h *Handler) Accept(ctx context.Context, header http.Header, body []byte) (Result, error) {
-	_, span := h.tracer.Start(ctx, "verify")
+	span := startSpan(ctx, h.tracer, "verify")
 	d, err := h.verifier.Verify(header, body)
 	if err != nil {
-		span.SetStatus(codes.Error, err.Error())
-		span.End()
+		span.fail(err.Error())
+		span.end()
 		return Result{}, err
 	}
-	span.End()
+	span.end()
 	return h.proc.Process(ctx, d, body)
 }
 
@@ -292,14 +282,14 @@ func (p *Processor) eventRecord(ctx context.Context, d Delivery, body []byte, re
 		if err != nil {
 			return publisher.Message{}, err
 		}
-		_, span := p.tracer.Start(ctx, "decrypt")
+		span := startSpan(ctx, p.tracer, "decrypt")
 		plain, err := p.key.Decrypt(text)
 		if err != nil {
-			span.SetStatus(codes.Error, "decrypt failed")
-			span.End()
+			span.fail("decrypt failed")
+			span.end()
 			return publisher.Message{}, &decryptError{err}
 		}
-		span.End()
+		span.end()
 		if contactID, err = schemas.ContactID(plain); err != nil {
 			return publisher.Message{}, err
 		}
@@ -356,6 +346,9 @@ func (p *Processor) deadLetter(ctx context.Context, d Delivery, body []byte, rea
 // With tracing on, the record carries the publish span's traceparent, so
 // that consumers continue the trace.
 func (p *Processor) publish(ctx context.Context, msg publisher.Message, res *Result) error {
+	if p.tracer == nil {
+		return p.send(ctx, msg, res)
+	}
 	parent := trace.SpanContextFromContext(ctx)
 	ctx, span := p.tracer.Start(ctx, "publish "+msg.Topic, trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(
@@ -371,18 +364,24 @@ func (p *Processor) publish(ctx context.Context, msg publisher.Message, res *Res
 	if sc := span.SpanContext(); sc.IsValid() && !sc.Equal(parent) {
 		tracing.Propagator().Inject(ctx, headerCarrier{&msg.Headers})
 	}
+	if err := p.send(ctx, msg, res); err != nil {
+		span.SetStatus(codes.Error, err.Error())
+		return err
+	}
+	span.SetAttributes(
+		attribute.Int("messaging.destination.partition.id", int(res.Partition)),
+		attribute.Int64("messaging.kafka.offset", res.Offset))
+	return nil
+}
+
+// send hands the record to the publisher within the publish timeout and
+// counts the outcome.
+func (p *Processor) send(ctx context.Context, msg publisher.Message, res *Result) error {
 	ctx, cancel := context.WithTimeout(ctx, p.publishTimeout)
 	defer cancel()
 	start := time.Now()
 	ack, err := p.pub.Publish(ctx, msg)
 	res.publishAttempted = true
-	if err != nil {
-		span.SetStatus(codes.Error, err.Error())
-	} else {
-		span.SetAttributes(
-			attribute.Int("messaging.destination.partition.id", int(ack.Partition)),
-			attribute.Int64("messaging.kafka.offset", ack.Offset))
-	}
 	switch {
 	case err == nil:
 		p.metrics.Publish("ok", time.Since(start))
