@@ -53,20 +53,29 @@ func deadLetterReason(err error) (reason string, ok bool) {
 	return "", false
 }
 
-// headerBuilder lays header values end to end in one buffer, so a record's
-// dozen headers cost one allocation.
+// headerBuilder lays header values end to end in one buffer, so that a
+// record's dozen headers cost one allocation (two when the values outgrow
+// the inline buffer).
 type headerBuilder struct {
+	n       int
+	headers [maxHeaders]publisher.Header
+	spans   [maxHeaders][2]int
+	inline  [384]byte
 	buf     []byte
-	headers []publisher.Header
-	spans   [][2]int
 }
 
-func newHeaderBuilder(n, size int) *headerBuilder {
-	return &headerBuilder{
-		buf:     make([]byte, 0, size),
-		headers: make([]publisher.Header, 0, n),
-		spans:   make([][2]int, 0, n),
+// maxHeaders is the most headers a record gets from us: SPEC §5.1's event
+// headers.
+const maxHeaders = 13
+
+func newHeaderBuilder(size int) *headerBuilder {
+	b := &headerBuilder{}
+	if size <= len(b.inline) {
+		b.buf = b.inline[:0]
+	} else {
+		b.buf = make([]byte, 0, size)
 	}
+	return b
 }
 
 func (b *headerBuilder) add(key string, parts ...string) {
@@ -74,15 +83,18 @@ func (b *headerBuilder) add(key string, parts ...string) {
 	for _, p := range parts {
 		b.buf = append(b.buf, p...)
 	}
-	b.headers = append(b.headers, publisher.Header{Key: key})
-	b.spans = append(b.spans, [2]int{start, len(b.buf)})
+	b.headers[b.n].Key = key
+	b.spans[b.n] = [2]int{start, len(b.buf)}
+	b.n++
 }
 
+// done returns the headers. Values are sliced only now: the buffer may have
+// moved while it grew.
 func (b *headerBuilder) done() []publisher.Header {
-	for i, s := range b.spans {
+	for i, s := range b.spans[:b.n] {
 		b.headers[i].Value = b.buf[s[0]:s[1]:s[1]]
 	}
-	return b.headers
+	return b.headers[:b.n:b.n]
 }
 
 // eventHeaders are the headers of an event record (SPEC §5.1), including
@@ -90,7 +102,7 @@ func (b *headerBuilder) done() []publisher.Header {
 func eventHeaders(d Delivery, env *schemas.Envelope, contactID string, drift bool) []publisher.Header {
 	size := 2*len(d.ID) + len(d.Timestamp) + 2*len(env.EventType) + len(env.EventID) +
 		2*len(env.Tenant) + len(contactID) + 64
-	b := newHeaderBuilder(13, size)
+	b := newHeaderBuilder(size)
 	b.add(schemas.RecordSvixID, d.ID)
 	b.add(schemas.RecordSvixTimestamp, d.Timestamp)
 	b.add(schemas.RecordEventType, env.EventType)
@@ -125,7 +137,7 @@ func deadLetterHeaders(d Delivery, reason string, cause error, eventType, tenant
 			detail = detail[:len(detail)-1]
 		}
 	}
-	b := newHeaderBuilder(6, len(d.ID)+len(d.Timestamp)+len(reason)+len(detail)+len(eventType)+len(tenant))
+	b := newHeaderBuilder(len(d.ID)+len(d.Timestamp)+len(reason)+len(detail)+len(eventType)+len(tenant))
 	b.add(schemas.RecordSvixID, d.ID)
 	b.add(schemas.RecordSvixTimestamp, d.Timestamp)
 	b.add(schemas.RecordDLQReason, reason)
