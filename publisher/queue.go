@@ -310,10 +310,11 @@ func (p *Publisher) produce(batches []batch) ([]int64, []error) {
 	deadline := time.Now().Add(p.cfg.RequestTimeout)
 	patient := batches[0].waiters[0]
 	latest := time.Time{}
-	n := 0
+	n, nh := 0, 0
 	for _, b := range batches {
 		n += len(b.waiters)
 		for _, w := range b.waiters {
+			nh += len(w.msg.Headers)
 			if d, ok := w.ctx.Deadline(); ok && d.After(latest) {
 				latest, patient = d, w
 			}
@@ -331,15 +332,17 @@ func (p *Publisher) produce(batches []batch) ([]int64, []error) {
 		Timeout: int32(max(time.Until(deadline).Milliseconds(), 1)),
 	}
 	records := make([]kafka.Record, 0, n)
+	headers := make([]kafka.Header, 0, nh) // every record's headers, in one allocation
 	for _, b := range batches {
 		from := len(records)
 		for _, w := range b.waiters {
 			r := kafka.Record{Time: w.time, Key: kafka.NewBytes(w.msg.Key), Value: kafka.NewBytes(w.msg.Value)}
 			if len(w.msg.Headers) > 0 {
-				r.Headers = make([]kafka.Header, len(w.msg.Headers))
-				for j, h := range w.msg.Headers {
-					r.Headers[j] = kafka.Header{Key: h.Key, Value: h.Value}
+				h0 := len(headers)
+				for _, h := range w.msg.Headers {
+					headers = append(headers, kafka.Header{Key: h.Key, Value: h.Value})
 				}
+				r.Headers = headers[h0:len(headers):len(headers)]
 			}
 			records = append(records, r)
 		}
