@@ -137,7 +137,7 @@ func deadLetterHeaders(d Delivery, reason string, cause error, eventType, tenant
 			detail = detail[:len(detail)-1]
 		}
 	}
-	b := newHeaderBuilder(len(d.ID)+len(d.Timestamp)+len(reason)+len(detail)+len(eventType)+len(tenant))
+	b := newHeaderBuilder(len(d.ID) + len(d.Timestamp) + len(reason) + len(detail) + len(eventType) + len(tenant))
 	b.add(schemas.RecordSvixID, d.ID)
 	b.add(schemas.RecordSvixTimestamp, d.Timestamp)
 	b.add(schemas.RecordDLQReason, reason)
