@@ -9,8 +9,8 @@
 // the id's length) with a collision chance of about n²/2¹²⁹, 10⁻²⁷ for
 // 500 000 ids. No probabilistic structure (Bloom or cuckoo filter) is used.
 //
-// Memory: 24 bytes per ring position plus 8 bytes of index, with ring
-// capacities in powers of two: the default 500 000 entries cost about
+// Memory: 24 bytes per ring position plus 4 to 8 bytes of index, with
+// ring capacities in powers of two: the default 500 000 entries cost about
 // 17 MB when full (BenchmarkMemory reports bytes per id). On unix systems
 // the arrays live outside the Go heap (offheap_unix.go), so the garbage
 // collector, which lets the heap grow to twice what is live, does not
@@ -23,6 +23,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"math/bits"
 	"runtime"
 	"sync"
 	"time"
@@ -63,7 +64,7 @@ func fingerprintOf(id string) fingerprint {
 //
 // The ids live in a ring in the order they were remembered (fingerprint
 // and expiry, 24 bytes, no pointers for the garbage collector to follow),
-// and an open-addressing index (4 bytes a slot, at most half full) finds
+// and an open-addressing index (4 bytes a slot, at most 3/4 full) finds
 // them by fingerprint. The ring holds MaxEntries rounded up to a power of
 // two, in chunks allocated as the ring first reaches them and never moved;
 // the index doubles as entries arrive and is rebuilt from the ring. The
@@ -79,8 +80,12 @@ type Cache struct {
 	mask   int      // ring capacity - 1; the capacity is a power of two
 	head   int      // ring position of the oldest entry
 	n      int      // entries in the ring
-	index  []uint32 // linear probing: 0 is empty, else ring position + 1
-	mem    *memory  // gives chunks and index back (offheap_*.go)
+	index  []uint32 // linear probing: 0 is empty, else tag | ring position + 1
+	// posBits low bits of an index slot hold a ring position + 1; the bits
+	// above hold a tag, the fingerprint's top bits, so that a probe reads
+	// the ring only when the tag matches.
+	posBits uint
+	mem     *memory // gives chunks and index back (offheap_*.go)
 }
 
 // chunkBits sizes the ring's chunks: 16384 entries, 384 KiB.
@@ -126,6 +131,7 @@ func New(cfg Config, now func() time.Time) (*Cache, error) {
 	c := &Cache{ttl: int64(cfg.TTL), max: cfg.MaxEntries, now: now, mem: &memory{}}
 	if c.ttl > 0 {
 		c.mask = ceilPow2(c.max) - 1
+		c.posBits = uint(bits.Len(uint(c.mask + 1)))
 		c.growIndex(min(2048, 2*(c.mask+1)))
 		runtime.AddCleanup(c, (*memory).release, c.mem)
 	}
@@ -180,7 +186,7 @@ func (c *Cache) Remember(id string) {
 	for c.n > 0 && (c.expiry(c.head) <= now || c.n >= c.max) {
 		c.removeHead()
 	}
-	if 2*(c.n+1) > len(c.index) {
+	if 4*(c.n+1) > 3*len(c.index) {
 		c.growIndex(2 * len(c.index))
 	}
 	pos := (c.head + c.n) & c.mask
@@ -195,7 +201,21 @@ func (c *Cache) Remember(id string) {
 	*f, *e = fp, now+c.ttl
 	c.n++
 	slot, _, _ := c.lookup(fp)
-	c.index[slot] = uint32(pos) + 1
+	c.index[slot] = c.slotValue(fp, pos)
+}
+
+// slotValue is what the index holds for fp at ring position pos.
+func (c *Cache) slotValue(fp fingerprint, pos int) uint32 {
+	return c.tag(fp) | uint32(pos+1)
+}
+
+func (c *Cache) tag(fp fingerprint) uint32 {
+	return uint32(fp[1]>>(32+c.posBits)) << c.posBits
+}
+
+// position is the ring position an index slot's value points to.
+func (c *Cache) position(v uint32) int {
+	return int(v&(1<<c.posBits-1)) - 1
 }
 
 func (c *Cache) expiry(pos int) int64 {
@@ -212,13 +232,16 @@ func (c *Cache) fingerprint(pos int) fingerprint {
 // position) or the empty one where it would go.
 func (c *Cache) lookup(fp fingerprint) (slot, pos int, ok bool) {
 	mask := len(c.index) - 1
+	tag, tagMask := c.tag(fp), ^uint32(1<<c.posBits-1)
 	for i := int(fp[0]) & mask; ; i = (i + 1) & mask {
 		v := c.index[i]
 		if v == 0 {
 			return i, 0, false
 		}
-		if c.fingerprint(int(v-1)) == fp {
-			return i, int(v - 1), true
+		if v&tagMask == tag {
+			if p := c.position(v); c.fingerprint(p) == fp {
+				return i, p, true
+			}
 		}
 	}
 }
@@ -229,7 +252,7 @@ func (c *Cache) removeHead() {
 	mask := len(c.index) - 1
 	i, _, _ := c.lookup(c.fingerprint(c.head))
 	for j := (i + 1) & mask; c.index[j] != 0; j = (j + 1) & mask {
-		home := int(c.fingerprint(int(c.index[j] - 1))[0]) & mask
+		home := int(c.fingerprint(c.position(c.index[j]))[0]) & mask
 		// The entry at j may move to the gap at i unless its home slot lies
 		// cyclically in (i, j].
 		if (i < j && i < home && home <= j) || (i > j && (home > i || home <= j)) {
@@ -251,8 +274,9 @@ func (c *Cache) growIndex(size int) {
 	c.index, c.mem.index = allocate[uint32](size)
 	for k := range c.n {
 		pos := (c.head + k) & c.mask
-		slot, _, _ := c.lookup(c.fingerprint(pos))
-		c.index[slot] = uint32(pos) + 1
+		fp := c.fingerprint(pos)
+		slot, _, _ := c.lookup(fp)
+		c.index[slot] = c.slotValue(fp, pos)
 	}
 }
 

@@ -381,3 +381,36 @@ func TestAgainstModelSmall(t *testing.T) {
 		}
 	}
 }
+
+// TestAgainstModelShortTags: at the largest MaxEntries a ring position
+// takes 28 bits of an index slot and leaves 4 bits of tag, so one probe in
+// sixteen matches a tag that is not its id's and must be told apart by the
+// fingerprint in the ring.
+func TestAgainstModelShortTags(t *testing.T) {
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	const maxN = 100_000_000
+	c, _ := New(Config{TTL: time.Hour, MaxEntries: maxN}, clk.now)
+	if c.posBits != 28 {
+		t.Fatalf("posBits %d for %d entries, want 28", c.posBits, maxN)
+	}
+	m := &model{ttl: int64(time.Hour), max: maxN, exp: map[string]int64{}}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 100_000 {
+		id := fmt.Sprint("msg_", rng.IntN(40_000))
+		now := clk.now().UnixNano()
+		switch rng.IntN(10) {
+		case 0, 1, 2, 3:
+			c.Remember(id)
+			m.remember(id, now)
+		case 9:
+			clk.add(time.Duration(rng.IntN(10)) * time.Second)
+		default:
+			if got, want := c.Seen(id), m.seen(id, now); got != want {
+				t.Fatalf("op %d: Seen(%s) = %v, model %v", i, id, got, want)
+			}
+		}
+	}
+	if c.Len() != len(m.order) {
+		t.Fatalf("Len %d, model %d", c.Len(), len(m.order))
+	}
+}
