@@ -231,7 +231,7 @@ func TestArraysOffHeap(t *testing.T) {
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	if c.footprint() < 200_000*24 {
+	if c.footprint() < 200_000*20 {
 		t.Fatalf("footprint %d bytes for 200000 ids", c.footprint())
 	}
 	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 1<<20 {
