@@ -396,6 +396,20 @@ func TestKubernetes(t *testing.T) {
 	if c.Resources.Limits.Memory().IsZero() {
 		t.Error("no memory limit: GOMEMLIMIT and the in-flight bound need one")
 	}
+	// GOMEMLIMIT leaves room under the container limit for what the Go
+	// runtime does not count: the dedupe cache (anonymous mappings, ~29
+	// bytes an id) and the binary's mapped pages.
+	if limit, err := memLimitBytes(env["GOMEMLIMIT"]); err != nil {
+		t.Errorf("GOMEMLIMIT %q: %v", env["GOMEMLIMIT"], err)
+	} else {
+		maxEntries := int64(500_000)
+		if v, ok := env["BRIDGE_DEDUPE_MAX_ENTRIES"]; ok {
+			maxEntries, _ = strconv.ParseInt(v, 10, 64)
+		}
+		if room, need := c.Resources.Limits.Memory().Value()-limit, maxEntries*29+32<<20; room < need {
+			t.Errorf("GOMEMLIMIT %s leaves %d MiB under the container limit; the dedupe cache and the binary need %d MiB", env["GOMEMLIMIT"], room>>20, need>>20)
+		}
+	}
 	psc, csc := pod.Spec.SecurityContext, c.SecurityContext
 	if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || csc == nil || csc.ReadOnlyRootFilesystem == nil || !*csc.ReadOnlyRootFilesystem ||
 		csc.AllowPrivilegeEscalation == nil || *csc.AllowPrivilegeEscalation {
@@ -567,4 +581,20 @@ func TestAlertRules(t *testing.T) {
 	if len(seen) < 5 {
 		t.Errorf("only %d alerts", len(seen))
 	}
+}
+
+// memLimitBytes parses a GOMEMLIMIT value as the Go runtime does: a number
+// of bytes with an optional B, KiB, MiB, GiB or TiB suffix.
+func memLimitBytes(v string) (int64, error) {
+	units := []struct {
+		suffix string
+		shift  uint
+	}{{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}, {"B", 0}}
+	for _, u := range units {
+		if n, ok := strings.CutSuffix(v, u.suffix); ok {
+			x, err := strconv.ParseInt(n, 10, 64)
+			return x << u.shift, err
+		}
+	}
+	return strconv.ParseInt(v, 10, 64)
 }
