@@ -233,7 +233,7 @@ func (p *Processor) Process(ctx context.Context, d Delivery, body []byte) (Resul
 		if !ok {
 			return res, err
 		}
-		return p.deadLetter(ctx, d, body, reason, err, res)
+		return res, p.deadLetter(ctx, d, body, reason, err, &res)
 	}
 	res.Topic = msg.Topic
 	if err := p.publish(ctx, msg, &res); err != nil {
@@ -326,7 +326,7 @@ func (p *Processor) eventRecord(ctx context.Context, d Delivery, body []byte, re
 // deadLetter writes an unusable signed delivery, body unchanged, to the
 // dead-letter topic. Its svix-id is not remembered as published, so that a
 // resend after the cause is fixed (an encryption key added) goes through.
-func (p *Processor) deadLetter(ctx context.Context, d Delivery, body []byte, reason string, cause error, res Result) (Result, error) {
+func (p *Processor) deadLetter(ctx context.Context, d Delivery, body []byte, reason string, cause error, res *Result) error {
 	msg := publisher.Message{
 		Topic:   p.routes.DeadLetter(),
 		Key:     []byte(d.ID),
@@ -334,12 +334,12 @@ func (p *Processor) deadLetter(ctx context.Context, d Delivery, body []byte, rea
 		Headers: deadLetterHeaders(d, reason, cause, res.EventType, res.Tenant),
 	}
 	res.Topic, res.Reason = msg.Topic, reason
-	if err := p.publish(ctx, msg, &res); err != nil {
-		return res, err
+	if err := p.publish(ctx, msg, res); err != nil {
+		return err
 	}
 	p.metrics.DeadLetter(reason)
 	res.Outcome = DeadLettered
-	return res, nil
+	return nil
 }
 
 // publish writes msg within the publish timeout and records where it went.
