@@ -330,20 +330,27 @@ func FuzzAgainstModel(f *testing.F) {
 // TestAgainstModelLong runs a long random sequence with growth from the
 // initial capacity through several doublings and constant eviction.
 func TestAgainstModelLong(t *testing.T) {
+	runAgainstModel(t, 5000, 200_000, 8000, 60*time.Second, rand.NewPCG(1, 2))
+}
+
+// runAgainstModel compares a cache of maxN entries with the model over ops
+// random operations on ids drawn from space, half of them Remember, the
+// clock moving by up to step at a time.
+func runAgainstModel(t *testing.T, maxN, ops, space int, step time.Duration, src rand.Source) *Cache {
+	t.Helper()
 	clk := &clock{t: time.Unix(1_700_000_000, 0)}
-	const maxN = 5000
 	c, _ := New(Config{TTL: time.Hour, MaxEntries: maxN}, clk.now)
-	m := &model{ttl: int64(time.Hour), max: maxN, exp: map[string]int64{}}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for i := range 200_000 {
-		id := fmt.Sprint("msg_", rng.IntN(8000))
+	m := &model{ttl: int64(time.Hour), max: int64(maxN), exp: map[string]int64{}}
+	rng := rand.New(src)
+	for i := range ops {
+		id := fmt.Sprint("msg_", rng.IntN(space))
 		now := clk.now().UnixNano()
 		switch rng.IntN(10) {
 		case 0, 1, 2, 3, 4:
 			c.Remember(id)
 			m.remember(id, now)
 		case 9:
-			clk.add(time.Duration(rng.IntN(60)) * time.Second)
+			clk.add(time.Duration(rng.Int64N(int64(step))))
 		default:
 			if got, want := c.Seen(id), m.seen(id, now); got != want {
 				t.Fatalf("op %d: Seen(%s) = %v, model %v", i, id, got, want)
@@ -353,6 +360,7 @@ func TestAgainstModelLong(t *testing.T) {
 	if c.Len() != len(m.order) {
 		t.Fatalf("Len %d, model %d", c.Len(), len(m.order))
 	}
+	return c
 }
 
 // TestAgainstModelSmall runs many random sequences on small caches, whose
@@ -387,30 +395,8 @@ func TestAgainstModelSmall(t *testing.T) {
 // sixteen matches a tag that is not its id's and must be told apart by the
 // fingerprint in the ring.
 func TestAgainstModelShortTags(t *testing.T) {
-	clk := &clock{t: time.Unix(1_700_000_000, 0)}
-	const maxN = 100_000_000
-	c, _ := New(Config{TTL: time.Hour, MaxEntries: maxN}, clk.now)
+	c := runAgainstModel(t, 100_000_000, 100_000, 40_000, 10*time.Second, rand.NewPCG(3, 4))
 	if c.posBits != 28 {
-		t.Fatalf("posBits %d for %d entries, want 28", c.posBits, maxN)
-	}
-	m := &model{ttl: int64(time.Hour), max: maxN, exp: map[string]int64{}}
-	rng := rand.New(rand.NewPCG(3, 4))
-	for i := range 100_000 {
-		id := fmt.Sprint("msg_", rng.IntN(40_000))
-		now := clk.now().UnixNano()
-		switch rng.IntN(10) {
-		case 0, 1, 2, 3:
-			c.Remember(id)
-			m.remember(id, now)
-		case 9:
-			clk.add(time.Duration(rng.IntN(10)) * time.Second)
-		default:
-			if got, want := c.Seen(id), m.seen(id, now); got != want {
-				t.Fatalf("op %d: Seen(%s) = %v, model %v", i, id, got, want)
-			}
-		}
-	}
-	if c.Len() != len(m.order) {
-		t.Fatalf("Len %d, model %d", c.Len(), len(m.order))
+		t.Fatalf("posBits %d at the largest MaxEntries, want 28", c.posBits)
 	}
 }
