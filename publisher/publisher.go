@@ -241,7 +241,12 @@ func (p *Publisher) fetchTopic(ctx context.Context, topic string) (*topicMeta, e
 			if mp.ID < 0 || mp.ID >= n {
 				return nil, fmt.Errorf("%w: topic %s: partition %d out of 0..%d", ErrUnavailable, topic, mp.ID, n-1)
 			}
+			// kafka-go hands a partition without a leader (leader id -1) an
+			// empty Broker, whose ID 0 is a real broker's in most clusters.
 			t.leaders[mp.ID] = int32(mp.Leader.ID)
+			if mp.Leader.Host == "" || mp.Error != nil {
+				t.leaders[mp.ID] = -1
+			}
 		}
 		p.mu.Lock()
 		p.topics[topic] = t

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -410,14 +411,7 @@ func TestBackoffHoldsOnlyItsPartition(t *testing.T) {
 		return nil, nil, false
 	})
 	p := newPublisher(t, c.ListenAddrs())
-	key := func(partition int32) []byte {
-		for i := 0; ; i++ {
-			k := fmt.Appendf(nil, "k%d", i)
-			if kafkatest.Murmur2Partition(k, 2) == partition {
-				return k
-			}
-		}
-	}
+	key := func(partition int32) []byte { return keyFor(partition, 2) }
 
 	stuck := make(chan error, 1)
 	go func() {
@@ -516,4 +510,159 @@ func TestLeadersMove(t *testing.T) {
 		t.Error("no request reached a broker that had lost the lead: the moves were not exercised")
 	}
 	t.Logf("%d requests reached a former leader", misdirected.Load())
+}
+
+// keyFor returns a key murmur2 sends to partition of n.
+func keyFor(partition int32, n int) []byte {
+	for i := 0; ; i++ {
+		k := fmt.Appendf(nil, "k%d", i)
+		if kafkatest.Murmur2Partition(k, n) == partition {
+			return k
+		}
+	}
+}
+
+// publishUntil publishes to partition 0 of "t" (2 partitions) from 4
+// goroutines with a 1 s deadline each until stop, and counts the outcomes.
+func publishUntil(p *Publisher, stop <-chan struct{}, ok, failed *atomic.Int32) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				_, err := p.Publish(ctx, Message{Topic: "t", Key: keyFor(0, 2), Value: []byte("{}")})
+				cancel()
+				if err == nil {
+					ok.Add(1)
+				} else {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	return &wg
+}
+
+// TestSlowPartitionDoesNotHoldOthers: a partition whose acknowledgements
+// take seconds (a slow in-sync follower) does not hold up another partition
+// of the same broker: after stallAfter its records go in another request.
+func TestSlowPartitionDoesNotHoldOthers(t *testing.T) {
+	c := kafkatest.Cluster(t, kfake.NumBrokers(1))
+	kafkatest.CreateTopic(t, c, "t", 2, nil)
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		for _, rt := range req.(*kmsg.ProduceRequest).Topics {
+			for _, rp := range rt.Partitions {
+				if rp.Partition == 1 {
+					c.SleepControl(func() { time.Sleep(2 * time.Second) })
+					return nil, nil, false
+				}
+			}
+		}
+		return nil, nil, false
+	})
+	p := newPublisher(t, c.ListenAddrs())
+	slow := make(chan error, 1)
+	go func() {
+		_, err := publish(t, p, Message{Topic: "t", Key: keyFor(1, 2), Value: []byte("{}")}, 20*time.Second)
+		slow <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // partition 1's request is in flight
+	stop := make(chan struct{})
+	var ok, failed atomic.Int32
+	wg := publishUntil(p, stop, &ok, &failed)
+	time.Sleep(1500 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if failed.Load() > 0 || ok.Load() < 20 {
+		t.Errorf("partition 0 while partition 1 is slow: %d published, %d failed", ok.Load(), failed.Load())
+	}
+	if err := <-slow; err != nil {
+		t.Errorf("the slow partition's record: %v", err)
+	}
+}
+
+// TestLeaderlessPartitionDoesNotHoldOthers: a partition without a leader
+// (metadata leader -1) is not taken for broker 0's, and while its requests
+// fail the other partitions keep publishing.
+func TestLeaderlessPartitionDoesNotHoldOthers(t *testing.T) {
+	c := kafkatest.Cluster(t, kfake.NumBrokers(1))
+	kafkatest.CreateTopic(t, c, "t", 2, nil)
+	host, port, _ := net.SplitHostPort(c.ListenAddrs()[0])
+	portN, _ := strconv.Atoi(port)
+	node := c.LeaderFor("t", 0)
+	var leaderless atomic.Bool
+	c.ControlKey(int16(kmsg.Metadata), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if !leaderless.Load() {
+			return nil, nil, false
+		}
+		resp := req.ResponseKind().(*kmsg.MetadataResponse)
+		resp.Version = req.GetVersion()
+		b := kmsg.NewMetadataResponseBroker()
+		b.NodeID, b.Host, b.Port = node, host, int32(portN)
+		resp.Brokers, resp.ControllerID = append(resp.Brokers, b), node
+		rt := kmsg.NewMetadataResponseTopic()
+		rt.Topic = kmsg.StringPtr("t")
+		for partition := range int32(2) {
+			rp := kmsg.NewMetadataResponseTopicPartition()
+			rp.Partition, rp.Replicas = partition, []int32{node}
+			if partition == 1 {
+				rp.Leader, rp.ErrorCode = -1, 5 // LEADER_NOT_AVAILABLE
+			} else {
+				rp.Leader, rp.ISR = node, []int32{node}
+			}
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+		return resp, nil, true
+	})
+	p, err := New(Config{Conn: kafkaconn.Config{Brokers: c.ListenAddrs()}, MetadataTTL: 100 * time.Millisecond}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	if node != 0 {
+		t.Fatalf("kfake's single broker is node %d; the test needs node 0", node)
+	}
+	// Both partitions busy, then partition 1 loses its leader: the next
+	// request carrying both fails as a whole. Counted from 300 ms after, when
+	// kafka-go's metadata cache (refreshed every 100 ms here) knows.
+	var counting atomic.Bool
+	stuck := make(chan error, 1)
+	go func() {
+		for {
+			after := counting.Load()
+			_, err := publish(t, p, Message{Topic: "t", Key: keyFor(1, 2), Value: []byte("{}")}, time.Second)
+			if after {
+				stuck <- err
+				return
+			}
+		}
+	}()
+	stop := make(chan struct{})
+	var ok, failed atomic.Int32
+	wg := publishUntil(p, stop, &ok, &failed)
+	time.Sleep(300 * time.Millisecond)
+	if failed.Load() > 0 || ok.Load() == 0 {
+		t.Fatalf("before: %d published, %d failed", ok.Load(), failed.Load())
+	}
+	leaderless.Store(true)
+	time.Sleep(300 * time.Millisecond)
+	counting.Store(true)
+	ok0, failed0 := ok.Load(), failed.Load()
+	time.Sleep(1500 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if n, f := ok.Load()-ok0, failed.Load()-failed0; f > 0 || n < 20 {
+		t.Errorf("partition 0 while partition 1 has no leader: %d published, %d failed", n, f)
+	}
+	if err := <-stuck; !errors.Is(err, ErrUnavailable) {
+		t.Errorf("the leaderless partition's record: %v, want ErrUnavailable", err)
+	}
 }

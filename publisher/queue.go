@@ -28,20 +28,36 @@ type queue struct {
 	attempts int       // failed attempts in a row at its oldest records
 	retryAt  time.Time // backing off: no request before this
 	alone    int       // the next records go one per request (a batch was too large)
+	// isolated: a request carrying it with other partitions failed as a
+	// whole (kafka-go found no leader, or leaders that differ), so it goes
+	// in a request of its own until it succeeds, and one partition's fault
+	// cannot keep failing the others in lockstep.
+	isolated bool
 }
 
-// sender sends the produce requests for the partitions one broker leads,
-// one request at a time: each request carries a batch of every partition
-// with records ready, so concurrent webhooks for different partitions share
-// one round trip. Only one request is in flight per broker, hence per
-// partition, which keeps each partition's records in the order they were
-// handed over, retries included.
+// sender sends the produce requests for the partitions one broker leads.
+// Each request carries a batch of every partition with records ready, so
+// concurrent webhooks for different partitions share one round trip, and a
+// partition is in at most one request at a time, which keeps its records in
+// the order they were handed over, retries included. Normally one request
+// is in flight per broker, so that records gather while it is; when it has
+// been in flight for stallAfter (a partition slow to reach its in-sync
+// replicas, say), the partitions not in it go in another request, up to
+// maxBrokerRequests at once, so that one slow partition does not hold up
+// the others.
 type sender struct {
-	leader int32
-	ready  []*queue
-	busy   bool          // a run goroutine owns the sender
-	wake   chan struct{} // cuts a backoff short when other records become ready
+	leader    int32
+	ready     []*queue
+	busy      bool          // a run goroutine owns the sender
+	wake      chan struct{} // records became ready, or a request ended
+	inFlight  int           // requests in flight
+	lastStart time.Time     // when the latest request was sent
 }
+
+const (
+	stallAfter        = 50 * time.Millisecond
+	maxBrokerRequests = 5
+)
 
 // batch is one partition's share of a request.
 type batch struct {
@@ -110,25 +126,65 @@ func (p *Publisher) run(s *sender) {
 	defer p.running.Done()
 	for {
 		p.mu.Lock()
-		batches, wait := p.collect(s, time.Now())
-		if len(batches) == 0 && wait == 0 {
+		now := time.Now()
+		var batches []batch
+		var wait time.Duration
+		switch {
+		case s.inFlight == 0:
+			batches, wait = p.collect(s, now)
+		case s.inFlight < maxBrokerRequests && len(s.ready) > 0:
+			if stalled := now.Sub(s.lastStart); stalled >= stallAfter {
+				batches, wait = p.collect(s, now)
+			} else {
+				wait = stallAfter - stalled
+			}
+		}
+		if len(batches) == 0 && wait == 0 && s.inFlight == 0 {
 			s.busy = false
 			p.mu.Unlock()
 			return
 		}
-		p.mu.Unlock()
-		if len(batches) == 0 {
-			// Only partitions backing off are left.
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-s.wake:
-			case <-p.aborted.Done():
-			}
-			t.Stop()
+		if len(batches) > 0 {
+			s.inFlight++
+			s.lastStart = now
+			p.running.Add(1)
+			p.mu.Unlock()
+			go p.request(s, batches)
 			continue
 		}
-		p.send(batches)
+		p.mu.Unlock()
+		// Partitions are backing off, or requests are in flight.
+		var timer *time.Timer
+		var timeout <-chan time.Time
+		if wait > 0 {
+			timer = time.NewTimer(wait)
+			timeout = timer.C
+		}
+		aborted := p.aborted.Done()
+		if p.aborted.Err() != nil {
+			aborted = nil // requests in flight end at once; wait for them
+		}
+		select {
+		case <-timeout:
+		case <-s.wake:
+		case <-aborted:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+	}
+}
+
+// request sends one request and settles it, then tells its sender.
+func (p *Publisher) request(s *sender, batches []batch) {
+	defer p.running.Done()
+	p.send(batches)
+	p.mu.Lock()
+	s.inFlight--
+	p.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -139,7 +195,7 @@ func (p *Publisher) collect(s *sender, now time.Time) ([]batch, time.Duration) {
 	aborted := p.aborted.Err() != nil
 	var batches []batch
 	var wait time.Duration
-	size := 0
+	size, alone := 0, false
 	keep := s.ready[:0]
 	for _, q := range s.ready {
 		switch {
@@ -159,10 +215,11 @@ func (p *Publisher) collect(s *sender, now time.Time) ([]batch, time.Duration) {
 			}
 			keep = append(keep, q)
 			continue
-		case size >= maxRequestBytes:
+		case size >= maxRequestBytes, alone, q.isolated && len(batches) > 0:
 			keep = append(keep, q)
 			continue
 		}
+		alone = q.isolated
 		waiters, bytes := q.take(p.cfg.MaxBatchBytes)
 		q.listed = false
 		if len(waiters) == 0 {
@@ -214,12 +271,13 @@ func backoff(attempt int) time.Duration {
 // or put back at the head of its queue to be retried (errors that may
 // pass are retried for as long as any of its waiters still waits).
 func (p *Publisher) send(batches []batch) {
-	offsets, errs := p.produce(batches)
+	offsets, errs, whole := p.produce(batches)
 	now := time.Now()
 	var moved []string
 	p.mu.Lock()
 	for i, b := range batches {
 		b.q.inFlight = false
+		b.q.isolated = errs[i] != nil && (b.q.isolated || whole && len(batches) > 1)
 		if p.settle(b, offsets[i], errs[i], now) && !slices.Contains(moved, b.q.key.topic) {
 			moved = append(moved, b.q.key.topic)
 		}
@@ -240,12 +298,14 @@ func (p *Publisher) send(batches []batch) {
 // says the partition's leader may have moved. The caller holds p.mu.
 func (p *Publisher) settle(b batch, base int64, err error, now time.Time) (leaderMoved bool) {
 	q, key := b.q, b.q.key
+	if err == nil || !retriable(err) || isTooLarge(err) {
+		q.attempts = 0 // the next records start their backoff afresh
+	}
 	switch {
 	case err == nil:
 		for i, w := range b.waiters {
 			w.finish(base+int64(i), nil)
 		}
-		q.attempts = 0
 	case p.aborted.Err() != nil:
 		finishAll(b.waiters, fmt.Errorf("%w: publisher closed", ErrUnavailable))
 	case isTooLarge(err) && len(b.waiters) > 1:
@@ -305,8 +365,8 @@ var errNoAnswer = errors.New("the broker's answer left out the partition")
 // cancellation: records shared with other waiters must not be cut off when
 // one of them leaves. It ends at that waiter's deadline, within
 // RequestTimeout, or when the publisher is aborted.
-func (p *Publisher) produce(batches []batch) ([]int64, []error) {
-	offsets, errs := make([]int64, len(batches)), make([]error, len(batches))
+func (p *Publisher) produce(batches []batch) (offsets []int64, errs []error, whole bool) {
+	offsets, errs = make([]int64, len(batches)), make([]error, len(batches))
 	deadline := time.Now().Add(p.cfg.RequestTimeout)
 	patient := batches[0].waiters[0]
 	latest := time.Time{}
@@ -327,9 +387,12 @@ func (p *Publisher) produce(batches []batch) ([]int64, []error) {
 	defer cancel()
 	defer context.AfterFunc(p.aborted, cancel)()
 
+	// The broker's own timeout comes a little before ours, so that a
+	// partition slow to reach its replicas is answered REQUEST_TIMED_OUT
+	// while the others in the request are answered with their offsets.
 	req := &produce.Request{
 		Acks:    int16(kafka.RequireAll),
-		Timeout: int32(max(time.Until(deadline).Milliseconds(), 1)),
+		Timeout: int32(max(time.Until(deadline).Milliseconds()*9/10, 1)),
 	}
 	records := make([]kafka.Record, 0, n)
 	headers := make([]kafka.Header, 0, nh) // every record's headers, in one allocation
@@ -363,7 +426,7 @@ func (p *Publisher) produce(batches []batch) ([]int64, []error) {
 		for i := range errs {
 			errs[i] = err
 		}
-		return offsets, errs
+		return offsets, errs, true
 	}
 	res, ok := m.(*produce.Response)
 	for i, b := range batches {
@@ -382,7 +445,7 @@ func (p *Publisher) produce(batches []batch) ([]int64, []error) {
 			}
 		}
 	}
-	return offsets, errs
+	return offsets, errs, false
 }
 
 func kafkaError(code int16, message string) error {
