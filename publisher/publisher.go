@@ -243,8 +243,10 @@ func (p *Publisher) fetchTopic(ctx context.Context, topic string) (*topicMeta, e
 			}
 			// kafka-go hands a partition without a leader (leader id -1) an
 			// empty Broker, whose ID 0 is a real broker's in most clusters.
+			// Other partition errors (REPLICA_NOT_AVAILABLE, say) come with
+			// a leader that takes produce requests.
 			t.leaders[mp.ID] = int32(mp.Leader.ID)
-			if mp.Leader.Host == "" || mp.Error != nil {
+			if mp.Leader.Host == "" {
 				t.leaders[mp.ID] = -1
 			}
 		}

@@ -401,12 +401,8 @@ func TestBackoffHoldsOnlyItsPartition(t *testing.T) {
 	kafkatest.CreateTopic(t, c, "t", 2, nil)
 	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
-		for _, rt := range req.(*kmsg.ProduceRequest).Topics {
-			for _, rp := range rt.Partitions {
-				if rp.Partition == 0 {
-					return kafkatest.ProduceError(req.(*kmsg.ProduceRequest), 19), nil, true // NOT_ENOUGH_REPLICAS
-				}
-			}
+		if carries(req, 0) {
+			return kafkatest.ProduceError(req.(*kmsg.ProduceRequest), 19), nil, true // NOT_ENOUGH_REPLICAS
 		}
 		return nil, nil, false
 	})
@@ -512,6 +508,18 @@ func TestLeadersMove(t *testing.T) {
 	t.Logf("%d requests reached a former leader", misdirected.Load())
 }
 
+// carries reports whether a produce request carries records for partition.
+func carries(req kmsg.Request, partition int32) bool {
+	for _, rt := range req.(*kmsg.ProduceRequest).Topics {
+		for _, rp := range rt.Partitions {
+			if rp.Partition == partition {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // keyFor returns a key murmur2 sends to partition of n.
 func keyFor(partition int32, n int) []byte {
 	for i := 0; ; i++ {
@@ -556,13 +564,8 @@ func TestSlowPartitionDoesNotHoldOthers(t *testing.T) {
 	kafkatest.CreateTopic(t, c, "t", 2, nil)
 	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
-		for _, rt := range req.(*kmsg.ProduceRequest).Topics {
-			for _, rp := range rt.Partitions {
-				if rp.Partition == 1 {
-					c.SleepControl(func() { time.Sleep(2 * time.Second) })
-					return nil, nil, false
-				}
-			}
+		if carries(req, 1) {
+			c.SleepControl(func() { time.Sleep(2 * time.Second) })
 		}
 		return nil, nil, false
 	})

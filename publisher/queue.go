@@ -113,6 +113,15 @@ func (p *Publisher) schedule(q *queue) {
 		go p.run(s)
 		return
 	}
+	// A busy sender needs waking only when it waits for nothing that would
+	// send these records anyway: backing off with no request in flight, or
+	// with requests in flight but nothing ready (so no stall timer set).
+	if s.inFlight == 0 || len(s.ready) == 1 {
+		wake(s)
+	}
+}
+
+func wake(s *sender) {
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -124,6 +133,8 @@ func (p *Publisher) schedule(q *queue) {
 // request.
 func (p *Publisher) run(s *sender) {
 	defer p.running.Done()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for {
 		p.mu.Lock()
 		now := time.Now()
@@ -154,10 +165,9 @@ func (p *Publisher) run(s *sender) {
 		}
 		p.mu.Unlock()
 		// Partitions are backing off, or requests are in flight.
-		var timer *time.Timer
 		var timeout <-chan time.Time
 		if wait > 0 {
-			timer = time.NewTimer(wait)
+			timer.Reset(wait)
 			timeout = timer.C
 		}
 		aborted := p.aborted.Done()
@@ -169,9 +179,7 @@ func (p *Publisher) run(s *sender) {
 		case <-s.wake:
 		case <-aborted:
 		}
-		if timer != nil {
-			timer.Stop()
-		}
+		timer.Stop()
 	}
 }
 
@@ -182,10 +190,7 @@ func (p *Publisher) request(s *sender, batches []batch) {
 	p.mu.Lock()
 	s.inFlight--
 	p.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
+	wake(s)
 }
 
 // collect takes a batch from every ready partition that is not backing
