@@ -5,6 +5,7 @@ package kafkatest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -164,38 +165,9 @@ func GroupLag(ctx context.Context, addrs []string, group string, topics ...strin
 	}
 	defer cl.Close()
 
-	meta := kmsg.NewPtrMetadataRequest()
-	for _, tp := range topics {
-		mt := kmsg.NewMetadataRequestTopic()
-		mt.Topic = kmsg.StringPtr(tp)
-		meta.Topics = append(meta.Topics, mt)
-	}
-	mresp, err := meta.RequestWith(ctx, cl)
+	end, err := endOffsets(ctx, cl, topics)
 	if err != nil {
 		return 0, err
-	}
-	list := kmsg.NewPtrListOffsetsRequest()
-	for _, mt := range mresp.Topics {
-		lt := kmsg.NewListOffsetsRequestTopic()
-		lt.Topic = *mt.Topic
-		for _, p := range mt.Partitions {
-			lp := kmsg.NewListOffsetsRequestTopicPartition()
-			lp.Partition = p.Partition
-			lp.Timestamp = -1 // the end
-			lt.Partitions = append(lt.Partitions, lp)
-		}
-		list.Topics = append(list.Topics, lt)
-	}
-	lresp, err := list.RequestWith(ctx, cl)
-	if err != nil {
-		return 0, err
-	}
-	end := map[string]map[int32]int64{}
-	for _, lt := range lresp.Topics {
-		end[lt.Topic] = map[int32]int64{}
-		for _, p := range lt.Partitions {
-			end[lt.Topic][p.Partition] = p.Offset
-		}
 	}
 	fetch := kmsg.NewPtrOffsetFetchRequest()
 	fetch.Group = group
@@ -252,6 +224,15 @@ func EndOffsets(t testing.TB, addrs []string, topics ...string) map[string]map[i
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	out, err := endOffsets(ctx, cl, topics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// endOffsets asks for each partition's end (high watermark) offset.
+func endOffsets(ctx context.Context, cl *kgo.Client, topics []string) (map[string]map[int32]int64, error) {
 	meta := kmsg.NewPtrMetadataRequest()
 	for _, topic := range topics {
 		rt := kmsg.NewMetadataRequestTopic()
@@ -260,7 +241,7 @@ func EndOffsets(t testing.TB, addrs []string, topics ...string) map[string]map[i
 	}
 	mresp, err := meta.RequestWith(ctx, cl)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	req := kmsg.NewPtrListOffsetsRequest()
 	req.ReplicaID = -1
@@ -278,19 +259,19 @@ func EndOffsets(t testing.TB, addrs []string, topics ...string) map[string]map[i
 	// kgo splits the request by partition leader and merges the answers.
 	resp, err := req.RequestWith(ctx, cl)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	out := map[string]map[int32]int64{}
 	for _, rt := range resp.Topics {
 		out[rt.Topic] = map[int32]int64{}
 		for _, p := range rt.Partitions {
 			if p.ErrorCode != 0 {
-				t.Fatalf("list offsets %s/%d: error code %d", rt.Topic, p.Partition, p.ErrorCode)
+				return nil, fmt.Errorf("list offsets %s/%d: error code %d", rt.Topic, p.Partition, p.ErrorCode)
 			}
 			out[rt.Topic][p.Partition] = p.Offset
 		}
 	}
-	return out
+	return out, nil
 }
 
 // ProduceError answers a produce request with code for every partition it
