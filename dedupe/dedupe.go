@@ -11,9 +11,9 @@
 // 500 000 ids remembered, at a million webhooks a day once in about 10¹⁴
 // years. No probabilistic structure (Bloom or cuckoo filter) is used.
 //
-// Memory: 20 bytes per ring position plus 4 to 8 bytes of index, with
+// Memory: 16 bytes per ring position plus 4 to 8 bytes of index, with
 // ring capacities in powers of two: the default 500 000 entries cost about
-// 15 MB when full (BenchmarkMemory reports bytes per id). On unix systems
+// 12.5 MB when full (BenchmarkMemory reports bytes per id). On unix systems
 // the arrays live outside the Go heap (offheap_unix.go), so the garbage
 // collector, which lets the heap grow to twice what is live, does not
 // double them, and only the pages written are resident. Entries expire
@@ -25,6 +25,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"math"
 	"math/bits"
 	"runtime"
 	"sync"
@@ -69,8 +70,14 @@ func fingerprintOf(id string) fingerprint {
 // *Cache is not valid, but a disabled one (TTL 0) is, so callers need no
 // nil checks.
 //
+// Time is counted from the cache's creation on the clock's monotonic
+// reading where it has one, so a step of the wall clock neither forgets
+// nor prolongs anything. An id is remembered for the TTL rounded up to the
+// next whole second since then: never less than the TTL, at most a second
+// more, and its expiry fits in 32 bits.
+//
 // The ids live in a ring in the order they were remembered (fingerprint
-// and expiry, 20 bytes, no pointers for the garbage collector to follow),
+// and expiry, 16 bytes, no pointers for the garbage collector to follow),
 // and an open-addressing index (4 bytes a slot, at most 3/4 full) finds
 // them by fingerprint. The ring holds MaxEntries rounded up to a power of
 // two, in chunks allocated as the ring first reaches them and never moved;
@@ -78,9 +85,10 @@ func fingerprintOf(id string) fingerprint {
 // oldest entries are forgotten from the ring's head when they expire or
 // when the cache is full.
 type Cache struct {
-	ttl int64
-	max int
-	now func() time.Time
+	ttl  time.Duration
+	max  int
+	now  func() time.Time
+	born time.Time // expiries are whole seconds since then
 
 	mu     sync.Mutex
 	chunks []chunk  // the ring
@@ -95,14 +103,34 @@ type Cache struct {
 	mem     *memory // gives chunks and index back (offheap_*.go)
 }
 
-// chunkBits sizes the ring's chunks: 16384 entries, 320 KiB.
+// chunkBits sizes the ring's chunks: 16384 entries, 256 KiB.
 const chunkBits = 14
 
-// chunk is a part of the ring: fingerprints and their expiries (unix
-// nanoseconds), 1<<chunkBits of each or the whole ring if smaller.
+// chunk is a part of the ring: fingerprints and their expiries,
+// 1<<chunkBits of each or the whole ring if smaller.
 type chunk struct {
 	fps  []fingerprint
-	exps []int64
+	exps []expiry
+}
+
+// expiry is the end of an entry's life in whole seconds since the cache's
+// creation, rounded up.
+type expiry uint32
+
+// maxTTL is the longest TTL an expiry can hold, 136 years; longer ones are
+// cut to it.
+const maxTTL = time.Duration(math.MaxUint32) * time.Second
+
+// expiryAt is the expiry of an id remembered at elapsed: ttl later,
+// rounded up to a whole second.
+func expiryAt(elapsed, ttl time.Duration) expiry {
+	return expiry(min((elapsed+ttl+time.Second-1)/time.Second, math.MaxUint32))
+}
+
+// alive reports whether an entry expiring at e is still remembered at
+// elapsed.
+func (e expiry) alive(elapsed time.Duration) bool {
+	return elapsed < time.Duration(e)*time.Second
 }
 
 // memory gives back the cache's arrays; it is the argument of the cleanup
@@ -135,7 +163,7 @@ func New(cfg Config, now func() time.Time) (*Cache, error) {
 	if now == nil {
 		now = time.Now
 	}
-	c := &Cache{ttl: int64(cfg.TTL), max: cfg.MaxEntries, now: now, mem: &memory{}}
+	c := &Cache{ttl: min(cfg.TTL, maxTTL), max: cfg.MaxEntries, now: now, born: now(), mem: &memory{}}
 	if c.ttl > 0 {
 		c.mask = ceilPow2(c.max) - 1
 		c.posBits = uint(bits.Len(uint(c.mask + 1)))
@@ -154,7 +182,7 @@ func ceilPow2(n int) int {
 }
 
 // entry is ring position pos: its fingerprint and expiry.
-func (c *Cache) entry(pos int) (*fingerprint, *int64) {
+func (c *Cache) entry(pos int) (*fingerprint, *expiry) {
 	ch, i := &c.chunks[pos>>chunkBits], pos&(1<<chunkBits-1)
 	return &ch.fps[i], &ch.exps[i]
 }
@@ -165,11 +193,11 @@ func (c *Cache) Seen(id string) bool {
 		return false
 	}
 	fp := fingerprintOf(id)
-	now := c.now().UnixNano()
+	elapsed := c.since()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, pos, ok := c.lookup(fp)
-	return ok && now < c.expiry(pos)
+	return ok && c.expiry(pos).alive(elapsed)
 }
 
 // Remember records id for the TTL. Remembering an id again refreshes its
@@ -179,18 +207,19 @@ func (c *Cache) Remember(id string) {
 		return
 	}
 	fp := fingerprintOf(id)
-	now := c.now().UnixNano()
+	elapsed := c.since()
+	exp := expiryAt(elapsed, c.ttl)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, pos, ok := c.lookup(fp); ok {
 		_, e := c.entry(pos)
-		*e = now + c.ttl
+		*e = exp
 		return
 	}
 	// Forget what expired, then the oldest while full. A refreshed entry
 	// at the head keeps the expired ones behind it until it expires too;
 	// they are never reported as seen, and MaxEntries still bounds them.
-	for c.n > 0 && (c.expiry(c.head) <= now || c.n >= c.max) {
+	for c.n > 0 && (!c.expiry(c.head).alive(elapsed) || c.n >= c.max) {
 		c.removeHead()
 	}
 	if 4*(c.n+1) > 3*len(c.index) {
@@ -200,12 +229,12 @@ func (c *Cache) Remember(id string) {
 	if pos>>chunkBits == len(c.chunks) {
 		size := min(1<<chunkBits, c.mask+1)
 		fps, freeFps := allocate[fingerprint](size)
-		exps, freeExps := allocate[int64](size)
+		exps, freeExps := allocate[expiry](size)
 		c.chunks = append(c.chunks, chunk{fps, exps})
 		c.mem.chunks = append(c.mem.chunks, freeFps, freeExps)
 	}
 	f, e := c.entry(pos)
-	*f, *e = fp, now+c.ttl
+	*f, *e = fp, exp
 	c.n++
 	slot, _, _ := c.lookup(fp)
 	c.index[slot] = c.slotValue(fp, pos)
@@ -225,7 +254,12 @@ func (c *Cache) position(v uint32) int {
 	return int(v&(1<<c.posBits-1)) - 1
 }
 
-func (c *Cache) expiry(pos int) int64 {
+// since is the time since the cache was made, never negative.
+func (c *Cache) since() time.Duration {
+	return max(c.now().Sub(c.born), 0)
+}
+
+func (c *Cache) expiry(pos int) expiry {
 	_, e := c.entry(pos)
 	return *e
 }
@@ -300,5 +334,5 @@ func (c *Cache) Len() int {
 func (c *Cache) footprint() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.chunks)*min(1<<chunkBits, c.mask+1)*20 + len(c.index)*4
+	return len(c.chunks)*min(1<<chunkBits, c.mask+1)*16 + len(c.index)*4
 }

@@ -63,6 +63,41 @@ func TestExpiry(t *testing.T) {
 	}
 }
 
+// TestExpiryRoundsUp: an id is remembered for the TTL rounded up to the
+// next whole second since the cache was made, never less.
+func TestExpiryRoundsUp(t *testing.T) {
+	c, clk := newCache(t, time.Hour, 10)
+	clk.add(300 * time.Millisecond)
+	c.Remember("msg_1")
+	clk.add(time.Hour)
+	if !c.Seen("msg_1") {
+		t.Fatal("forgotten at the TTL, before the whole second")
+	}
+	clk.add(700*time.Millisecond - time.Nanosecond)
+	if !c.Seen("msg_1") {
+		t.Fatal("forgotten before the whole second")
+	}
+	clk.add(time.Nanosecond)
+	if c.Seen("msg_1") {
+		t.Fatal("seen past the whole second")
+	}
+}
+
+// TestLongTTL: a TTL longer than an expiry holds is cut to 136 years, not
+// wrapped around to something short.
+func TestLongTTL(t *testing.T) {
+	c, clk := newCache(t, 200*365*24*time.Hour, 10)
+	c.Remember("msg_1")
+	clk.add(100 * 365 * 24 * time.Hour)
+	if !c.Seen("msg_1") {
+		t.Fatal("forgotten after 100 years of a 200-year TTL")
+	}
+	clk.add(37 * 365 * 24 * time.Hour)
+	if c.Seen("msg_1") {
+		t.Fatal("seen after 137 years")
+	}
+}
+
 func TestDisabled(t *testing.T) {
 	c, err := New(Config{TTL: 0}, nil)
 	if err != nil {
@@ -231,7 +266,7 @@ func TestArraysOffHeap(t *testing.T) {
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	if c.footprint() < 200_000*20 {
+	if c.footprint() < 200_000*16 {
 		t.Fatalf("footprint %d bytes for 200000 ids", c.footprint())
 	}
 	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 1<<20 {
@@ -272,16 +307,26 @@ func (m *model) seen(id string, now int64) bool {
 	return ok && now < e
 }
 
+// expiry: the TTL later, rounded up to a whole second (the clocks of the
+// model tests start on a whole second).
+func (m *model) expiry(now int64) int64 {
+	e := now + m.ttl
+	if r := e % int64(time.Second); r != 0 {
+		e += int64(time.Second) - r
+	}
+	return e
+}
+
 func (m *model) remember(id string, now int64) {
 	if _, ok := m.exp[id]; ok {
-		m.exp[id] = now + m.ttl
+		m.exp[id] = m.expiry(now)
 		return
 	}
 	for len(m.order) > 0 && (m.exp[m.order[0]] <= now || int64(len(m.order)) >= m.max) {
 		delete(m.exp, m.order[0])
 		m.order = m.order[1:]
 	}
-	m.exp[id] = now + m.ttl
+	m.exp[id] = m.expiry(now)
 	m.order = append(m.order, id)
 }
 

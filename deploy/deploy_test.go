@@ -397,7 +397,7 @@ func TestKubernetes(t *testing.T) {
 		t.Error("no memory limit: GOMEMLIMIT and the in-flight bound need one")
 	}
 	// GOMEMLIMIT leaves room under the container limit for what the Go
-	// runtime does not count: the dedupe cache (anonymous mappings, ~29
+	// runtime does not count: the dedupe cache (anonymous mappings, ~25
 	// bytes an id) and the binary's mapped pages.
 	if limit, err := memLimitBytes(env["GOMEMLIMIT"]); err != nil {
 		t.Errorf("GOMEMLIMIT %q: %v", env["GOMEMLIMIT"], err)
@@ -406,7 +406,7 @@ func TestKubernetes(t *testing.T) {
 		if v, ok := env["BRIDGE_DEDUPE_MAX_ENTRIES"]; ok {
 			maxEntries, _ = strconv.ParseInt(v, 10, 64)
 		}
-		if room, need := c.Resources.Limits.Memory().Value()-limit, maxEntries*29+32<<20; room < need {
+		if room, need := c.Resources.Limits.Memory().Value()-limit, maxEntries*25+32<<20; room < need {
 			t.Errorf("GOMEMLIMIT %s leaves %d MiB under the container limit; the dedupe cache and the binary need %d MiB", env["GOMEMLIMIT"], room>>20, need>>20)
 		}
 	}

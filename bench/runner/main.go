@@ -86,7 +86,7 @@ func main() {
 		{"open 2000/s", 256, 2000, false, []string{"bridge", "sink", "benthos"}, nil},
 		{"closed c64 encrypted", 64, 0, true, []string{"bridge"}, nil},
 		// Where the memory goes: the dedupe cache remembers every published
-		// svix-id (about 29 bytes each, outside the Go heap) for
+		// svix-id (about 25 bytes each, outside the Go heap) for
 		// BRIDGE_DEDUPE_TTL.
 		{"closed c64 dedupe off", 64, 0, false, []string{"bridge"}, []string{"BRIDGE_DEDUPE_TTL=0"}},
 	}
