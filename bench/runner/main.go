@@ -275,6 +275,13 @@ func histQuantile(before, after map[float64]float64, q float64) float64 {
 }
 
 func start(c *exec.Cmd, addr string) error {
+	// A leftover process on the port would answer in place of the one
+	// started here, which would then exit unnoticed and leave its CPU
+	// and memory figures at zero.
+	if conn, err := net.Dial("tcp", addr); err == nil {
+		conn.Close()
+		return fmt.Errorf("something already listens on %s: stop it first", addr)
+	}
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := c.Start(); err != nil {
 		return err
