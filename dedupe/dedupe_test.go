@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/engage-bridge/engage-bridge/internal/allocbudget"
 )
 
 type clock struct {
@@ -204,6 +206,15 @@ func testConcurrentUnderBound(t *testing.T) {
 	if c.Len() != 16_000 {
 		t.Errorf("Len %d, want 16000", c.Len())
 	}
+}
+
+// TestAllocBudgets: a lookup and remembering an id allocate nothing on
+// the Go heap.
+func TestAllocBudgets(t *testing.T) {
+	c, _ := newCache(t, time.Hour, 1000)
+	c.Remember("msg_2QmTjK8nS2kLp9yXvZ3rW1aBcDe")
+	allocbudget.Check(t, 0, func() { c.Seen("msg_2QmTjK8nS2kLp9yXvZ3rW1aBcDe") })
+	allocbudget.Check(t, 0, func() { c.Remember("msg_2QmTjK8nS2kLp9yXvZ3rW1aBcDe") })
 }
 
 func BenchmarkSeen(b *testing.B) {

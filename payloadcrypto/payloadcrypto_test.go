@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/engage-bridge/engage-bridge/internal/allocbudget"
 )
 
 const docKey = "DaqfT7Ys6tGqM3zbesEKpmacTJEqBCp2"
@@ -281,6 +283,19 @@ func FuzzDecrypt(f *testing.F) {
 		back, err := k.Decrypt([]byte(again))
 		if err != nil || !bytes.Equal(back, plain) {
 			t.Fatalf("round trip: %v", err)
+		}
+	})
+}
+
+// TestDecryptAllocBudget holds decryption to the allocations it makes
+// today (docs/performance.md).
+func TestDecryptAllocBudget(t *testing.T) {
+	k := mustKey(t, docKey)
+	plain := []byte(`{"contactId":"515c1b2a-7124-4bb9-826b-aedbbe5da8c4","email":"` + strings.Repeat("x", 1250) + `"}`)
+	text, _ := k.Encrypt(seq(0, 16), plain)
+	allocbudget.Check(t, 2, func() {
+		if _, err := k.Decrypt([]byte(text)); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/engage-bridge/engage-bridge/internal/allocbudget"
 )
 
 func mustNew(t testing.TB, cfg Config) *Table {
@@ -170,6 +172,17 @@ func FuzzGlob(f *testing.F) {
 		re := regexp.MustCompile(`^(?s:` + strings.Join(parts, ".*") + `)$`)
 		if got, want := compilePattern(pat).match(s), re.MatchString(s); got != want {
 			t.Fatalf("%q on %q: %v, regexp says %v", pat, s, got, want)
+		}
+	})
+}
+
+// TestTopicAllocBudget: routing a delivery allocates nothing with static
+// topics (docs/performance.md).
+func TestTopicAllocBudget(t *testing.T) {
+	static := mustNew(t, Default())
+	allocbudget.Check(t, 0, func() {
+		if _, ok := static.Topic("point.balance.updated", "myTenantName"); !ok {
+			t.Fatal("no route")
 		}
 	})
 }
