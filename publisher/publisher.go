@@ -120,6 +120,7 @@ type Publisher struct {
 	mu      sync.Mutex
 	closed  bool
 	topics  map[string]*topicMeta
+	fetches uint64 // metadata fetches started, numbering topicMeta.fetch
 	queues  map[partitionKey]*queue
 	senders map[int32]*sender // by broker id
 	running sync.WaitGroup
@@ -134,6 +135,7 @@ type topicMeta struct {
 	partitions []int   // 0..n-1, the balancer's argument
 	leaders    []int32 // broker id leading each partition
 	fetched    time.Time
+	fetch      uint64 // the fetch's number: a later one holds newer metadata
 }
 
 // New returns a Publisher. It does not contact Kafka: the first Publish
@@ -214,6 +216,8 @@ func (p *Publisher) topic(ctx context.Context, topic string) (*topicMeta, error)
 func (p *Publisher) fetchTopic(ctx context.Context, topic string) (*topicMeta, error) {
 	p.mu.Lock()
 	last := p.topics[topic]
+	p.fetches++
+	fetch := p.fetches
 	p.mu.Unlock()
 	meta, err := p.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
@@ -233,7 +237,7 @@ func (p *Publisher) fetchTopic(ctx context.Context, topic string) (*topicMeta, e
 		if n == 0 {
 			return nil, fmt.Errorf("%w: topic %s has no partitions", ErrUnavailable, topic)
 		}
-		t := &topicMeta{partitions: make([]int, n), leaders: make([]int32, n), fetched: time.Now()}
+		t := &topicMeta{partitions: make([]int, n), leaders: make([]int32, n), fetched: time.Now(), fetch: fetch}
 		for i := range n {
 			t.partitions[i] = i
 		}
@@ -250,17 +254,27 @@ func (p *Publisher) fetchTopic(ctx context.Context, topic string) (*topicMeta, e
 				t.leaders[mp.ID] = -1
 			}
 		}
-		p.mu.Lock()
-		p.topics[topic] = t
-		for partition, leader := range t.leaders {
-			if q := p.queues[partitionKey{topic, int32(partition)}]; q != nil {
-				q.leader = leader // a listed queue moves at its sender's next collect
-			}
-		}
-		p.mu.Unlock()
-		return t, nil
+		return p.storeLayout(topic, t), nil
 	}
 	return nil, fmt.Errorf("%w: topic %s does not exist", ErrUnavailable, topic)
+}
+
+// storeLayout makes t the topic's layout unless a fetch started after t's
+// has already stored a newer one (two fetches may end in either order),
+// and returns the layout in force.
+func (p *Publisher) storeLayout(topic string, t *topicMeta) *topicMeta {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if cur := p.topics[topic]; cur != nil && cur.fetch > t.fetch {
+		return cur
+	}
+	p.topics[topic] = t
+	for partition, leader := range t.leaders {
+		if q := p.queues[partitionKey{topic, int32(partition)}]; q != nil {
+			q.leader = leader // a listed queue moves at its sender's next collect
+		}
+	}
+	return t
 }
 
 func (p *Publisher) enqueue(key partitionKey, leader int32, w *waiter) error {

@@ -669,3 +669,28 @@ func TestLeaderlessPartitionDoesNotHoldOthers(t *testing.T) {
 		t.Errorf("the leaderless partition's record: %v, want ErrUnavailable", err)
 	}
 }
+
+// TestOlderLayoutDoesNotOverwriteNewer: two metadata fetches may end in
+// either order; the layout of the one started later stays, and queues
+// follow it.
+func TestOlderLayoutDoesNotOverwriteNewer(t *testing.T) {
+	p := newPublisher(t, []string{"127.0.0.1:1"})
+	key := partitionKey{"engage.contact", 0}
+	p.queues[key] = &queue{key: key, leader: 1}
+	older := &topicMeta{partitions: []int{0}, leaders: []int32{1}, fetch: 1}
+	newer := &topicMeta{partitions: []int{0}, leaders: []int32{2}, fetch: 2}
+
+	if got := p.storeLayout("engage.contact", newer); got != newer {
+		t.Fatal("the first layout stored was not kept")
+	}
+	if got := p.storeLayout("engage.contact", older); got != newer {
+		t.Error("an older fetch's layout replaced a newer one")
+	}
+	if p.topics["engage.contact"] != newer || p.queues[key].leader != 2 {
+		t.Errorf("layout leader %d, queue leader %d; want the newer fetch's 2", p.topics["engage.contact"].leaders[0], p.queues[key].leader)
+	}
+	newest := &topicMeta{partitions: []int{0}, leaders: []int32{3}, fetch: 3}
+	if got := p.storeLayout("engage.contact", newest); got != newest || p.queues[key].leader != 3 {
+		t.Error("a newer fetch's layout was not stored")
+	}
+}
