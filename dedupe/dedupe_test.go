@@ -3,6 +3,7 @@ package dedupe
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -97,6 +98,49 @@ func TestLongTTL(t *testing.T) {
 	clk.add(37 * 365 * 24 * time.Hour)
 	if c.Seen("msg_1") {
 		t.Fatal("seen after 137 years")
+	}
+}
+
+// TestLongestTTL: a TTL of the largest duration must not overflow into a
+// short one when added to the time since the cache was made.
+func TestLongestTTL(t *testing.T) {
+	c, clk := newCache(t, math.MaxInt64, 10)
+	clk.add(time.Hour)
+	c.Remember("msg_1")
+	clk.add(130 * 365 * 24 * time.Hour)
+	if !c.Seen("msg_1") {
+		t.Fatal("forgotten after 130 years of the longest TTL")
+	}
+}
+
+// TestRefreshNeverShortens: remembering an id again with an earlier clock
+// reading (two racing calls) keeps the later expiry.
+func TestRefreshNeverShortens(t *testing.T) {
+	c, clk := newCache(t, time.Hour, 10)
+	clk.add(10 * time.Second)
+	c.Remember("msg_1")
+	clk.add(-5 * time.Second)
+	c.Remember("msg_1")
+	clk.add(time.Hour + 4*time.Second)
+	if !c.Seen("msg_1") {
+		t.Fatal("an earlier refresh shortened the expiry")
+	}
+}
+
+// TestMaxFootprint: the bound the deployment checks its memory against is
+// what a full cache holds, for capacities at, below and past powers of two.
+func TestMaxFootprint(t *testing.T) {
+	for _, n := range []int{1, 3, 10, 1000, 2048, 16384, 20_000, 70_000} {
+		c, _ := newCache(t, time.Hour, n)
+		for i := range 2*n + 10 {
+			c.Remember(fmt.Sprint("msg_", i))
+		}
+		if got, want := c.footprint(), MaxFootprint(n); got != want {
+			t.Errorf("MaxEntries %d: a full cache holds %d bytes, MaxFootprint says %d", n, got, want)
+		}
+	}
+	if got := MaxFootprint(500_000); got != 12_582_912 {
+		t.Errorf("MaxFootprint(500000) = %d, the documented 12.6 MB is 12582912", got)
 	}
 }
 
@@ -215,6 +259,17 @@ func TestAllocBudgets(t *testing.T) {
 	c.Remember("msg_2QmTjK8nS2kLp9yXvZ3rW1aBcDe")
 	allocbudget.Check(t, 0, func() { c.Seen("msg_2QmTjK8nS2kLp9yXvZ3rW1aBcDe") })
 	allocbudget.Check(t, 0, func() { c.Remember("msg_2QmTjK8nS2kLp9yXvZ3rW1aBcDe") })
+	// New ids into a full cache: each forgets the oldest.
+	ids := make([]string, 4096)
+	for i := range ids {
+		ids[i] = fmt.Sprint("msg_", i)
+		c.Remember(ids[i])
+	}
+	next := 0
+	allocbudget.Check(t, 0, func() {
+		c.Remember(ids[next%len(ids)])
+		next += 7
+	})
 }
 
 func BenchmarkSeen(b *testing.B) {

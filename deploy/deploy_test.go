@@ -29,6 +29,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/engage-bridge/engage-bridge/dedupe"
 	"github.com/engage-bridge/engage-bridge/kafkaops"
 )
 
@@ -397,8 +398,8 @@ func TestKubernetes(t *testing.T) {
 		t.Error("no memory limit: GOMEMLIMIT and the in-flight bound need one")
 	}
 	// GOMEMLIMIT leaves room under the container limit for what the Go
-	// runtime does not count: the dedupe cache (anonymous mappings, ~25
-	// bytes an id) and the binary's mapped pages.
+	// runtime does not count: the dedupe cache (anonymous mappings, at most
+	// dedupe.MaxFootprint) and the binary's mapped pages.
 	if limit, err := memLimitBytes(env["GOMEMLIMIT"]); err != nil {
 		t.Errorf("GOMEMLIMIT %q: %v", env["GOMEMLIMIT"], err)
 	} else {
@@ -406,7 +407,7 @@ func TestKubernetes(t *testing.T) {
 		if v, ok := env["BRIDGE_DEDUPE_MAX_ENTRIES"]; ok {
 			maxEntries, _ = strconv.ParseInt(v, 10, 64)
 		}
-		if room, need := c.Resources.Limits.Memory().Value()-limit, maxEntries*25+32<<20; room < need {
+		if room, need := c.Resources.Limits.Memory().Value()-limit, int64(dedupe.MaxFootprint(int(maxEntries)))+32<<20; room < need {
 			t.Errorf("GOMEMLIMIT %s leaves %d MiB under the container limit; the dedupe cache and the binary need %d MiB", env["GOMEMLIMIT"], room>>20, need>>20)
 		}
 	}

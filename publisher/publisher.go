@@ -215,12 +215,14 @@ func (p *Publisher) topic(ctx context.Context, topic string) (*topicMeta, error)
 // the new leader's sender.
 func (p *Publisher) fetchTopic(ctx context.Context, topic string) (*topicMeta, error) {
 	p.mu.Lock()
-	last := p.topics[topic]
 	p.fetches++
 	fetch := p.fetches
 	p.mu.Unlock()
 	meta, err := p.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
+		p.mu.Lock()
+		last := p.topics[topic] // as of now: another fetch may have stored one meanwhile
+		p.mu.Unlock()
 		if last != nil {
 			return last, nil // keep the last known layout through a blip
 		}

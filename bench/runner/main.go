@@ -152,7 +152,7 @@ func measure(bin string, s scenario, target string, d time.Duration) (result, er
 		t = exec.Command(filepath.Join(bin, "benthos"), "-c", "bench/benthos.yaml")
 		t.Env = append(os.Environ(), "BENTHOS_ADDR="+targetAddr, "BENTHOS_BROKERS="+brokerAddr)
 	}
-	if err := start(t, targetAddr); err != nil {
+	if err := start(t, targetAddr, adminAddr); err != nil {
 		return result{}, fmt.Errorf("%s: %w", target, err)
 	}
 	defer stop(t)
@@ -274,13 +274,17 @@ func histQuantile(before, after map[float64]float64, q float64) float64 {
 	return prevBound * 1000
 }
 
-func start(c *exec.Cmd, addr string) error {
-	// A leftover process on the port would answer in place of the one
-	// started here, which would then exit unnoticed and leave its CPU
-	// and memory figures at zero.
-	if conn, err := net.Dial("tcp", addr); err == nil {
-		conn.Close()
-		return fmt.Errorf("something already listens on %s: stop it first", addr)
+// start starts c and waits until it listens on addr. A leftover process
+// on one of its ports (addr and also) would answer in place of the one
+// started here, which would exit unnoticed and leave its CPU and memory
+// figures at zero: the ports must be free before, and c still running
+// after.
+func start(c *exec.Cmd, addr string, also ...string) error {
+	for _, a := range append([]string{addr}, also...) {
+		if conn, err := net.Dial("tcp", a); err == nil {
+			conn.Close()
+			return fmt.Errorf("something already listens on %s: stop it first", a)
+		}
 	}
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := c.Start(); err != nil {
@@ -289,6 +293,9 @@ func start(c *exec.Cmd, addr string) error {
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if conn, err := net.Dial("tcp", addr); err == nil {
 			conn.Close()
+			if exited(c.Process.Pid) {
+				return fmt.Errorf("%s exited right after starting", c.Path)
+			}
 			return nil
 		}
 	}
@@ -334,6 +341,17 @@ func cpuSeconds(pid int) float64 {
 	utime, _ := strconv.ParseFloat(fields[11], 64)
 	stime, _ := strconv.ParseFloat(fields[12], 64)
 	return (utime + stime) / 100 // USER_HZ is 100 on Linux
+}
+
+// exited reports whether the process has ended (a zombie not yet waited
+// for, or gone).
+func exited(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	rest := string(b[strings.LastIndexByte(string(b), ')')+1:])
+	return strings.HasPrefix(strings.TrimSpace(rest), "Z")
 }
 
 // vmHWM is the peak RSS of a process in KiB.
