@@ -515,12 +515,22 @@ func logConfig(log zerolog.Logger, c config) {
 		Str("kafka_sasl", c.Kafka.SASL.String()).Str("kafka_client_id", c.Kafka.ClientID).
 		Dur("publish_timeout", in.PublishTimeout).Str("routes_file", c.RoutesFile).
 		Dur("dedupe_ttl", c.Dedupe.TTL).Int("dedupe_max_entries", c.Dedupe.MaxEntries).
+		Int("dedupe_max_bytes", dedupeMaxBytes(c.Dedupe)).
 		Int("max_in_flight", in.MaxInFlight).
 		Bool("tracing", c.Tracing.Enabled)
 	if c.Routes != nil {
 		ev.Strs("topics", c.Routes.Topics())
 	}
 	ev.Msg("configuration")
+}
+
+// dedupeMaxBytes is the most the dedupe cache holds, outside the Go heap
+// (so not counted by GOMEMLIMIT); 0 when dedupe is off.
+func dedupeMaxBytes(c dedupe.Config) int {
+	if c.TTL <= 0 {
+		return 0
+	}
+	return dedupe.MaxFootprint(c.MaxEntries)
 }
 
 func prefixes(ps []netip.Prefix) string {

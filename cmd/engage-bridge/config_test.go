@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"flag"
 	"io"
 	"os"
@@ -9,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
+	"github.com/engage-bridge/engage-bridge/dedupe"
 	"github.com/engage-bridge/engage-bridge/internal/testcert"
 )
 
@@ -239,6 +244,29 @@ func TestReadmeDocumentsEverySetting(t *testing.T) {
 		}
 		if s.secret && !strings.Contains(table, "`"+s.name+"` / `_FILE`") && !strings.Contains(table, "`"+s.name+"_FILE`") {
 			t.Errorf("the README's configuration table does not say %s can come from %s_FILE", s.name, s.name)
+		}
+	}
+}
+
+// TestConfigLogStatesDedupeBound: the start-up configuration line tells the
+// operator how much memory the dedupe cache may take outside the Go heap,
+// the figure to leave between GOMEMLIMIT and the container limit.
+func TestConfigLogStatesDedupeBound(t *testing.T) {
+	for _, c := range []struct {
+		cfg  dedupe.Config
+		want float64
+	}{
+		{dedupe.Config{TTL: 24 * time.Hour, MaxEntries: 500_000}, 12_582_912},
+		{dedupe.Config{TTL: 0, MaxEntries: 500_000}, 0},
+	} {
+		var out bytes.Buffer
+		logConfig(newLogger(&out, "json", zerolog.InfoLevel), config{Dedupe: c.cfg})
+		var line map[string]any
+		if err := json.Unmarshal(out.Bytes(), &line); err != nil {
+			t.Fatalf("%v: %s", err, out.String())
+		}
+		if got := line["dedupe_max_bytes"]; got != c.want {
+			t.Errorf("TTL %v: dedupe_max_bytes = %v, want %v", c.cfg.TTL, got, c.want)
 		}
 	}
 }
