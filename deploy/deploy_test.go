@@ -29,8 +29,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	sigsyaml "sigs.k8s.io/yaml"
 
-	"github.com/engage-bridge/engage-bridge/dedupe"
-	"github.com/engage-bridge/engage-bridge/kafkaops"
+	"github.com/engage-bridge/engage-bridge/internal/dedupe"
+	"github.com/engage-bridge/engage-bridge/internal/kafkaops"
 )
 
 // variables returns the configuration variables the README documents
@@ -528,7 +528,7 @@ func TestAlertRules(t *testing.T) {
 	if err := dec.Decode(&file); err != nil {
 		t.Fatal(err)
 	}
-	src, err := os.ReadFile("../metrics/metrics.go")
+	src, err := os.ReadFile("../internal/metrics/metrics.go")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,13 +13,13 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/engage-bridge/engage-bridge/dedupe"
-	"github.com/engage-bridge/engage-bridge/metrics"
-	"github.com/engage-bridge/engage-bridge/payloadcrypto"
+	"github.com/engage-bridge/engage-bridge/internal/dedupe"
+	"github.com/engage-bridge/engage-bridge/internal/metrics"
+	"github.com/engage-bridge/engage-bridge/internal/payloadcrypto"
 	"github.com/engage-bridge/engage-bridge/publisher"
 	"github.com/engage-bridge/engage-bridge/router"
 	"github.com/engage-bridge/engage-bridge/schemas"
-	"github.com/engage-bridge/engage-bridge/tracing"
+	"github.com/engage-bridge/engage-bridge/internal/tracing"
 )
 
 // Publisher writes one record and returns once Kafka acknowledged it.

@@ -16,9 +16,9 @@ import (
 	"github.com/rs/zerolog"
 	svix "github.com/svix/svix-webhooks/go"
 
-	"github.com/engage-bridge/engage-bridge/dedupe"
-	"github.com/engage-bridge/engage-bridge/metrics"
-	"github.com/engage-bridge/engage-bridge/payloadcrypto"
+	"github.com/engage-bridge/engage-bridge/internal/dedupe"
+	"github.com/engage-bridge/engage-bridge/internal/metrics"
+	"github.com/engage-bridge/engage-bridge/internal/payloadcrypto"
 	"github.com/engage-bridge/engage-bridge/publisher"
 	"github.com/engage-bridge/engage-bridge/router"
 	"github.com/engage-bridge/engage-bridge/schemas"

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/engage-bridge/engage-bridge/payloadcrypto"
+	"github.com/engage-bridge/engage-bridge/internal/payloadcrypto"
 )
 
 // Config configures the webhook listener. The zero value of a field means

@@ -15,7 +15,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/engage-bridge/engage-bridge/tracing"
+	"github.com/engage-bridge/engage-bridge/internal/tracing"
 )
 
 // Routing errors, answered by the same table as everything else.

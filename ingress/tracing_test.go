@@ -11,7 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/engage-bridge/engage-bridge/schemas"
-	"github.com/engage-bridge/engage-bridge/tracing"
+	"github.com/engage-bridge/engage-bridge/internal/tracing"
 )
 
 // TestTracing: one span per webhook with verify, decrypt and publish inside

@@ -23,7 +23,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
-	"github.com/engage-bridge/engage-bridge/kafkaconn"
+	"github.com/engage-bridge/engage-bridge/internal/kafkaconn"
 )
 
 var (

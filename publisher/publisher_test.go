@@ -19,7 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
-	"github.com/engage-bridge/engage-bridge/kafkaconn"
+	"github.com/engage-bridge/engage-bridge/internal/kafkaconn"
 )
 
 func newPublisher(t testing.TB, addrs []string) *Publisher {

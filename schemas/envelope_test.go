@@ -84,7 +84,7 @@ func TestExamples(t *testing.T) {
 }
 
 func TestExampleFilesMatchEventTypes(t *testing.T) {
-	files, err := filepath.Glob("testdata/events/*.json")
+	files, err := filepath.Glob("examples/*.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestExampleFilesMatchEventTypes(t *testing.T) {
 	}
 	want := EventTypes()
 	if diff := cmp.Diff(sortedCopy(want), sortedCopy(names)); diff != "" {
-		t.Errorf("testdata/events does not hold exactly one file per documented event type (-want +got):\n%s", diff)
+		t.Errorf("examples does not hold exactly one file per documented event type (-want +got):\n%s", diff)
 	}
 	for _, f := range files {
 		b, _ := os.ReadFile(f)

@@ -44,13 +44,13 @@ func IsDocumented(eventType string) bool {
 	return slices.Contains(EventTypes(), eventType)
 }
 
-//go:embed testdata/events/*.json
+//go:embed examples/*.json
 var examples embed.FS
 
 // Example returns Engage's example delivery body for a documented event
-// type (see testdata/events/README.md for where each comes from; the
+// type (see examples/README.md for where each comes from; the
 // preference, consent and promotion payloads are inferred).
 func Example(eventType string) ([]byte, bool) {
-	b, err := examples.ReadFile("testdata/events/" + eventType + ".json")
+	b, err := examples.ReadFile("examples/" + eventType + ".json")
 	return b, err == nil
 }

@@ -16,7 +16,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"github.com/engage-bridge/engage-bridge/kafkaops"
+	"github.com/engage-bridge/engage-bridge/internal/kafkaops"
 	"github.com/engage-bridge/engage-bridge/router"
 )
 

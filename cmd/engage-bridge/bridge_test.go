@@ -16,7 +16,7 @@ import (
 	svix "github.com/svix/svix-webhooks/go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"github.com/engage-bridge/engage-bridge/payloadcrypto"
+	"github.com/engage-bridge/engage-bridge/internal/payloadcrypto"
 	"github.com/engage-bridge/engage-bridge/schemas"
 )
 

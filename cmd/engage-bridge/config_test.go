@@ -13,7 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/engage-bridge/engage-bridge/dedupe"
+	"github.com/engage-bridge/engage-bridge/internal/dedupe"
 	"github.com/engage-bridge/engage-bridge/internal/testcert"
 )
 

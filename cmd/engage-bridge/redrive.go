@@ -6,10 +6,10 @@ import (
 	"io"
 	"time"
 
-	"github.com/engage-bridge/engage-bridge/dedupe"
+	"github.com/engage-bridge/engage-bridge/internal/dedupe"
 	"github.com/engage-bridge/engage-bridge/ingress"
-	"github.com/engage-bridge/engage-bridge/kafkaops"
-	"github.com/engage-bridge/engage-bridge/metrics"
+	"github.com/engage-bridge/engage-bridge/internal/kafkaops"
+	"github.com/engage-bridge/engage-bridge/internal/metrics"
 	"github.com/engage-bridge/engage-bridge/publisher"
 	"github.com/engage-bridge/engage-bridge/schemas"
 )

@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/engage-bridge/engage-bridge/kafkaops"
+	"github.com/engage-bridge/engage-bridge/internal/kafkaops"
 )
 
 func runReplay(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

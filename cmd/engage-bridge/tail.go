@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/engage-bridge/engage-bridge/kafkaops"
+	"github.com/engage-bridge/engage-bridge/internal/kafkaops"
 )
 
 // errEnough ends a tail that printed --max records.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/engage-bridge/engage-bridge/kafkaconn"
+	"github.com/engage-bridge/engage-bridge/internal/kafkaconn"
 )
 
 // TopicConfig returns a topic setting (for example max.message.bytes) as

@@ -11,7 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
-	"github.com/engage-bridge/engage-bridge/kafkaconn"
+	"github.com/engage-bridge/engage-bridge/internal/kafkaconn"
 )
 
 func TestEnsureTopicsTwiceChangesNothing(t *testing.T) {

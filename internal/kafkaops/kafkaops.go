@@ -13,7 +13,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/engage-bridge/engage-bridge/kafkaconn"
+	"github.com/engage-bridge/engage-bridge/internal/kafkaconn"
 )
 
 // RecordOverhead is the room kept above the largest body for a record's
