@@ -16,10 +16,10 @@ import (
 	"github.com/engage-bridge/engage-bridge/internal/dedupe"
 	"github.com/engage-bridge/engage-bridge/internal/metrics"
 	"github.com/engage-bridge/engage-bridge/internal/payloadcrypto"
+	"github.com/engage-bridge/engage-bridge/internal/tracing"
 	"github.com/engage-bridge/engage-bridge/publisher"
 	"github.com/engage-bridge/engage-bridge/router"
 	"github.com/engage-bridge/engage-bridge/schemas"
-	"github.com/engage-bridge/engage-bridge/internal/tracing"
 )
 
 // Publisher writes one record and returns once Kafka acknowledged it.

@@ -10,8 +10,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/engage-bridge/engage-bridge/schemas"
 	"github.com/engage-bridge/engage-bridge/internal/tracing"
+	"github.com/engage-bridge/engage-bridge/schemas"
 )
 
 // TestTracing: one span per webhook with verify, decrypt and publish inside

@@ -18,8 +18,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
 	"github.com/engage-bridge/engage-bridge/internal/kafkaconn"
+	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
 )
 
 func newPublisher(t testing.TB, addrs []string) *Publisher {

@@ -16,13 +16,13 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/engage-bridge/engage-bridge/internal/dedupe"
 	"github.com/engage-bridge/engage-bridge/ingress"
+	"github.com/engage-bridge/engage-bridge/internal/dedupe"
 	"github.com/engage-bridge/engage-bridge/internal/kafkaconn"
 	"github.com/engage-bridge/engage-bridge/internal/payloadcrypto"
+	"github.com/engage-bridge/engage-bridge/internal/tracing"
 	"github.com/engage-bridge/engage-bridge/router"
 	"github.com/engage-bridge/engage-bridge/router/routesfile"
-	"github.com/engage-bridge/engage-bridge/internal/tracing"
 )
 
 // setting is one configuration variable of SPEC §3. Each has a flag named

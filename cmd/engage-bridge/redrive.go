@@ -6,8 +6,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/engage-bridge/engage-bridge/internal/dedupe"
 	"github.com/engage-bridge/engage-bridge/ingress"
+	"github.com/engage-bridge/engage-bridge/internal/dedupe"
 	"github.com/engage-bridge/engage-bridge/internal/kafkaops"
 	"github.com/engage-bridge/engage-bridge/internal/metrics"
 	"github.com/engage-bridge/engage-bridge/publisher"

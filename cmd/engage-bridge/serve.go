@@ -12,13 +12,13 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/engage-bridge/engage-bridge/ingress"
 	"github.com/engage-bridge/engage-bridge/internal/admin"
 	"github.com/engage-bridge/engage-bridge/internal/dedupe"
-	"github.com/engage-bridge/engage-bridge/ingress"
 	"github.com/engage-bridge/engage-bridge/internal/metrics"
+	"github.com/engage-bridge/engage-bridge/internal/tracing"
 	"github.com/engage-bridge/engage-bridge/publisher"
 	"github.com/engage-bridge/engage-bridge/schemas"
-	"github.com/engage-bridge/engage-bridge/internal/tracing"
 )
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -10,8 +10,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
 	"github.com/engage-bridge/engage-bridge/internal/kafkaconn"
+	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
 )
 
 func TestEnsureTopicsTwiceChangesNothing(t *testing.T) {
