@@ -279,6 +279,10 @@ func TestLibrdkafkaMockCluster(t *testing.T) {
 		"BRIDGE_KAFKA_BROKERS":   bootstrap,
 		"BRIDGE_SIGNING_SECRETS": e2eSecret2 + "," + e2eSecret,
 	})
+	t.Cleanup(func() { // startProcess kills; this also reaps, before the mock cluster goes
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	})
 	waitReady(t, p, 15*time.Second)
 
 	byID := map[string]mockSent{}
