@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -259,85 +257,6 @@ type config struct {
 	Timeouts    serverTimeouts
 	LogLevel    zerolog.Level
 	LogFormat   string
-}
-
-// kafkaSettings are the variables of the Kafka connection, shared by every
-// command that talks to Kafka.
-func kafkaSettings() []string {
-	return []string{
-		"BRIDGE_KAFKA_BROKERS", "BRIDGE_KAFKA_TLS", "BRIDGE_KAFKA_CA_FILE", "BRIDGE_KAFKA_CERT_FILE",
-		"BRIDGE_KAFKA_KEY_FILE", "BRIDGE_KAFKA_SASL_MECHANISM", "BRIDGE_KAFKA_USERNAME",
-		"BRIDGE_KAFKA_PASSWORD", "BRIDGE_KAFKA_CLIENT_ID",
-	}
-}
-
-// kafkaConfig reads the Kafka connection; brokersRequired is false where a
-// command has its own default (dev starts a broker).
-func (v *values) kafkaConfig(brokersRequired bool) kafkaconn.Config {
-	c := kafkaconn.Config{
-		Brokers:  v.list("BRIDGE_KAFKA_BROKERS"),
-		ClientID: v.get("BRIDGE_KAFKA_CLIENT_ID"),
-	}
-	if len(c.ClientID) > 255 || strings.ContainsFunc(c.ClientID, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		v.problem("BRIDGE_KAFKA_CLIENT_ID", "must be at most 255 characters without control characters")
-	}
-	if len(c.Brokers) == 0 && brokersRequired {
-		v.problem("BRIDGE_KAFKA_BROKERS", "required (comma-separated host:port)")
-	}
-	for _, b := range c.Brokers {
-		if _, port, err := net.SplitHostPort(b); err != nil || port == "" {
-			v.problem("BRIDGE_KAFKA_BROKERS", "%q is not host:port", b)
-		}
-	}
-	useTLS := v.boolean("BRIDGE_KAFKA_TLS")
-	caFile, certFile, keyFile := v.get("BRIDGE_KAFKA_CA_FILE"), v.get("BRIDGE_KAFKA_CERT_FILE"), v.get("BRIDGE_KAFKA_KEY_FILE")
-	if useTLS || caFile != "" || certFile != "" || keyFile != "" {
-		c.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
-		if caFile != "" {
-			pem, err := os.ReadFile(caFile)
-			pool := x509.NewCertPool()
-			switch {
-			case err != nil:
-				v.problem("BRIDGE_KAFKA_CA_FILE", "cannot read %s: %v", caFile, errors.Unwrap(err))
-			case !pool.AppendCertsFromPEM(pem):
-				v.problem("BRIDGE_KAFKA_CA_FILE", "%s holds no PEM certificate", caFile)
-			default:
-				c.TLS.RootCAs = pool
-			}
-		}
-		switch {
-		case (certFile == "") != (keyFile == ""):
-			v.problem("BRIDGE_KAFKA_CERT_FILE", "BRIDGE_KAFKA_CERT_FILE and BRIDGE_KAFKA_KEY_FILE must be set together")
-		case certFile != "":
-			cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-			if err != nil {
-				v.problem("BRIDGE_KAFKA_CERT_FILE", "cannot load the client certificate and key: %v", err)
-			} else {
-				c.TLS.Certificates = []tls.Certificate{cert}
-			}
-		}
-	}
-	c.SASL = kafkaconn.SASL{
-		Mechanism: strings.ToUpper(v.get("BRIDGE_KAFKA_SASL_MECHANISM")),
-		Username:  v.get("BRIDGE_KAFKA_USERNAME"),
-		Password:  v.get("BRIDGE_KAFKA_PASSWORD"),
-	}
-	switch c.SASL.Mechanism {
-	case "":
-		if c.SASL.Username != "" || c.SASL.Password != "" {
-			v.problem("BRIDGE_KAFKA_SASL_MECHANISM", "required when a Kafka username or password is set (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)")
-		}
-	case kafkaconn.MechanismPlain, kafkaconn.MechanismScramSHA256, kafkaconn.MechanismScramSHA512:
-		if c.SASL.Username == "" {
-			v.required("BRIDGE_KAFKA_USERNAME", "required with BRIDGE_KAFKA_SASL_MECHANISM")
-		}
-		if c.SASL.Password == "" {
-			v.required("BRIDGE_KAFKA_PASSWORD", "required with BRIDGE_KAFKA_SASL_MECHANISM")
-		}
-	default:
-		v.problem("BRIDGE_KAFKA_SASL_MECHANISM", "%q is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", c.SASL.Mechanism)
-	}
-	return c
 }
 
 // routes reads BRIDGE_ROUTES_FILE, or takes the built-in table.
