@@ -243,7 +243,9 @@ func TestParseSecretsLenient(t *testing.T) {
 			if _, vErr := NewVerifier(tt.secrets, time.Minute, nil); vErr == nil || vErr.Error() != err.Error() {
 				t.Errorf("NewVerifier error %v, want %v", vErr, err)
 			}
-			if cErr := (Config{SigningSecrets: tt.secrets}).Validate(); cErr == nil || !strings.Contains(cErr.Error(), err.Error()) {
+			if cErr := (Config{SigningSecrets: tt.secrets}).Validate(); len(tt.secrets) == 0 && !errors.Is(cErr, ErrRequired) {
+				t.Errorf("Config.Validate error %v, want ErrRequired", cErr)
+			} else if len(tt.secrets) > 0 && (cErr == nil || !strings.Contains(cErr.Error(), err.Error())) {
 				t.Errorf("Config.Validate error %v, want it to hold %v", cErr, err)
 			}
 			for _, s := range tt.secrets {

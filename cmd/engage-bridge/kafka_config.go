@@ -65,7 +65,8 @@ func (v *values) kafkaConfig(brokersRequired bool) kafkaconn.Config {
 }
 
 // kafkaProblems records each of kafkaconn's *FieldErrors under the variable
-// that sets its field, with the other fields it names renamed too. A
+// that sets its field, with the other fields a "required" or "set together"
+// names renamed too (other messages may quote a value, and are kept). A
 // "required" is dropped when its variable already has a problem (set
 // twice, file unreadable), or for the brokers when a command has its own.
 func (v *values) kafkaProblems(err error, brokersRequired bool) {
@@ -87,14 +88,16 @@ func (v *values) kafkaProblems(err error, brokersRequired bool) {
 			v.problem("BRIDGE_KAFKA_*", "%v", e)
 			continue
 		}
-		name := kafkaVariable(fe.Field)
-		if errors.Is(fe.Err, kafkaconn.ErrRequired) {
-			if fe.Field == "Brokers" && !brokersRequired {
-				continue
+		name, msg := kafkaVariable(fe.Field), fe.Err.Error()
+		switch {
+		case errors.Is(fe.Err, kafkaconn.ErrRequired):
+			if fe.Field != "Brokers" || brokersRequired {
+				v.required(name, "%s", rename.Replace(msg))
 			}
-			v.required(name, "%s", rename.Replace(fe.Err.Error()))
-			continue
+		case errors.Is(fe.Err, kafkaconn.ErrPair):
+			v.problem(name, "%s", rename.Replace(msg))
+		default: // may quote a value: not renamed
+			v.problem(name, "%s", msg)
 		}
-		v.problem(name, "%s", rename.Replace(fe.Err.Error()))
 	}
 }

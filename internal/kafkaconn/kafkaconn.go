@@ -74,6 +74,9 @@ func (e *FieldError) Unwrap() error { return e.Err }
 // ErrRequired is a field that must be set (alone or given another field).
 var ErrRequired = errors.New("required")
 
+// ErrPair is two fields of which one is set without the other.
+var ErrPair = errors.New("must be set together")
+
 // ErrSASLprep is a SCRAM username or password that SASLprep (RFC 4013)
 // rejects, for example one holding a control character: no SCRAM exchange
 // can use it. The library's own message is dropped, because older

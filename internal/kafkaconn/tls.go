@@ -47,7 +47,7 @@ func (f TLSFiles) Load() (*tls.Config, error) {
 	}
 	switch {
 	case (f.CertFile == "") != (f.KeyFile == ""):
-		add("TLS.CertFile", errors.New("TLS.CertFile and TLS.KeyFile must be set together"))
+		add("TLS.CertFile", fmt.Errorf("TLS.CertFile and TLS.KeyFile %w", ErrPair))
 	case f.CertFile != "":
 		cert, err := tls.LoadX509KeyPair(f.CertFile, f.KeyFile)
 		if err != nil {
