@@ -423,7 +423,8 @@ func (p *Publisher) produce(batches []batch) (offsets []int64, errs []error, who
 		req.Topics[i].Partitions = append(req.Topics[i].Partitions, part)
 	}
 
-	m, err := p.transport.RoundTrip(ctx, p.client.Addr, req)
+	c := p.conn.Load()
+	m, err := c.transport.RoundTrip(ctx, c.client.Addr, req)
 	if err != nil {
 		for i := range errs {
 			errs[i] = err

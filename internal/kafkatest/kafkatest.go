@@ -6,6 +6,7 @@ package kafkatest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -291,4 +292,33 @@ func ProduceError(req *kmsg.ProduceRequest, code int16) *kmsg.ProduceResponse {
 		resp.Topics = append(resp.Topics, st)
 	}
 	return resp
+}
+
+// Topics lists the topics that exist on the cluster, asking with a Metadata
+// request that cannot create one (AllowAutoTopicCreation false, all
+// topics), so that tests can check nothing else created any.
+func Topics(t testing.TB, c *kfake.Cluster) []string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrMetadataRequest()
+	req.Topics = nil // all
+	req.AllowAutoTopicCreation = false
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatalf("metadata: %v", err)
+	}
+	var out []string
+	for _, rt := range resp.Topics {
+		if rt.Topic != nil && rt.ErrorCode == 0 {
+			out = append(out, *rt.Topic)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
