@@ -466,6 +466,6 @@ func (p *Publisher) Close(ctx context.Context) error {
 		err = fmt.Errorf("records still in flight at close: %w", ctx.Err())
 	}
 	p.abort()
-	p.conn.Load().transport.CloseIdleConnections()
+	p.conn.Load().retire(0)
 	return err
 }
