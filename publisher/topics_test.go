@@ -23,6 +23,7 @@ func TestDefect1ReadyNeverCreatesTopics(t *testing.T) {
 	t.Parallel()
 	c := kafkatest.Cluster(t, kfake.AllowAutoTopicCreation())
 	kafkatest.CreateTopic(t, c, "present", 1, nil)
+	asked := kafkatest.WatchAutoCreate(c)
 	p := newPublisher(t, c.ListenAddrs())
 	topics := []string{"engage.contact", "engage.deadletter", "present"}
 	for range 20 {
@@ -39,6 +40,9 @@ func TestDefect1ReadyNeverCreatesTopics(t *testing.T) {
 	}
 	if got := kafkatest.Topics(t, c); strings.Join(got, ",") != "present" {
 		t.Fatalf("topics on the cluster: %v; want only the one the test created", got)
+	}
+	if n := asked.Load(); n != 0 {
+		t.Errorf("%d metadata requests asked the broker to create topics", n)
 	}
 }
 

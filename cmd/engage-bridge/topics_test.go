@@ -35,6 +35,7 @@ func readyz(t *testing.T, b *testBridge, want int, limit time.Duration) answer {
 func TestDefect1ReadyzNeverCreatesTopics(t *testing.T) {
 	t.Parallel()
 	c := kafkatest.Cluster(t, kfake.AllowAutoTopicCreation())
+	asked := kafkatest.WatchAutoCreate(c)
 	b := startBridge(t, c, nil, false)
 	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(250 * time.Millisecond) {
 		a := do(t, http.MethodGet, b.adminURL()+"/readyz", http.Header{}, nil)
@@ -47,6 +48,9 @@ func TestDefect1ReadyzNeverCreatesTopics(t *testing.T) {
 	}
 	if got := kafkatest.Topics(t, c); len(got) != 0 {
 		t.Fatalf("topics on the cluster after 10 s of /readyz: %v; want none", got)
+	}
+	if n := asked.Load(); n != 0 {
+		t.Errorf("%d metadata requests asked the broker to create topics", n)
 	}
 }
 

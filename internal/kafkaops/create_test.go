@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/engage-bridge/engage-bridge/internal/kafkaconn"
 	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
@@ -47,7 +48,7 @@ func TestDefect1OpsNeverCreateTopics(t *testing.T) {
 			return err
 		}},
 		{"redrive", func() error {
-			_, err := ops.NewGroupConsumer(conn, "engage-bridge-redrive", topic).Run(ctx, func(context.Context, Record) error { return nil })
+			_, err := ops.NewGroupConsumer("engage-bridge-redrive", topic).Run(ctx, func(context.Context, Record) error { return nil })
 			return err
 		}},
 	}
@@ -61,5 +62,59 @@ func TestDefect1OpsNeverCreateTopics(t *testing.T) {
 	}
 	if got := kafkatest.Topics(t, c); len(got) != 0 {
 		t.Errorf("topics on the cluster: %v; want none", got)
+	}
+}
+
+// TestDefect1NoMetadataAsksToCreate (issue 14, defect 1): redrive read
+// through kafka-go's group Reader, whose Conn.ReadPartitions sends
+// Metadata with AllowAutoTopicCreation: had the topic gone between the
+// check and the read, the broker would have created it. No request of
+// tail, replay or redrive, on a topic that exists, may ask for creation.
+func TestDefect1NoMetadataAsksToCreate(t *testing.T) {
+	t.Parallel()
+	c := kafkatest.Cluster(t, kfake.AllowAutoTopicCreation())
+	kafkatest.CreateTopic(t, c, "dlq", 2, nil)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic("dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for i := range 6 {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Key: []byte{byte('a' + i)}, Value: []byte("{}")}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl.Close()
+	asked := kafkatest.WatchAutoCreate(c)
+
+	ops, err := New(kafkaconn.Config{Brokers: c.ListenAddrs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ops.Close()
+	tailed := 0
+	if err := ops.Tail(ctx, TailOptions{Topics: []string{"dlq"}, StopAtEnd: true}, func(Record) error { tailed++; return nil }); err != nil || tailed != 6 {
+		t.Fatalf("tail: %d records, %v", tailed, err)
+	}
+	if _, err := ops.PlanReset(ctx, "g", []string{"dlq"}, ResetTarget{Earliest: true}); err != nil {
+		t.Fatalf("replay plan: %v", err)
+	}
+	handled, err := ops.NewGroupConsumer("redrive", "dlq").Run(ctx, func(context.Context, Record) error { return nil })
+	if err != nil || handled != 6 {
+		t.Fatalf("redrive: %d records, %v", handled, err)
+	}
+	committed, err := ops.Committed(ctx, "redrive", "dlq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := committed["dlq"][0] + committed["dlq"][1]; sum != 6 {
+		t.Errorf("redrive committed %v, want the end of both partitions (6 records)", committed)
+	}
+	if again, err := ops.NewGroupConsumer("redrive", "dlq").Run(ctx, func(context.Context, Record) error { return nil }); err != nil || again != 0 {
+		t.Errorf("second redrive: %d records, %v; want none", again, err)
+	}
+	if n := asked.Load(); n != 0 {
+		t.Errorf("%d metadata requests asked the broker to create topics", n)
 	}
 }

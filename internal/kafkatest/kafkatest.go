@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -321,4 +322,19 @@ func Topics(t testing.TB, c *kfake.Cluster) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// WatchAutoCreate counts, from now on, the Metadata requests that would let
+// the broker create a missing topic: v4 or later with
+// AllowAutoTopicCreation, or v0 to v3, which imply it.
+func WatchAutoCreate(c *kfake.Cluster) *atomic.Int64 {
+	var n atomic.Int64
+	c.ControlKey(int16(kmsg.Metadata), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if m := req.(*kmsg.MetadataRequest); m.Version < 4 || m.AllowAutoTopicCreation {
+			n.Add(1)
+		}
+		return nil, nil, false
+	})
+	return &n
 }
