@@ -26,7 +26,7 @@ func logConfig(log zerolog.Logger, c config) {
 		Int("max_in_flight", in.MaxInFlight).
 		Bool("tracing", c.Tracing.Enabled)
 	if c.Routes != nil {
-		ev.Strs("topics", c.Routes.Topics())
+		ev.Strs("topics", knownTopics(c.Routes))
 	}
 	ev.Msg("configuration")
 }

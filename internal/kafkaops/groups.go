@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-
-	"github.com/engage-bridge/engage-bridge/internal/kafkaconn"
 )
 
 // TopicConfig returns a topic setting (for example max.message.bytes) as
@@ -213,100 +211,50 @@ func (c *Client) Committed(ctx context.Context, group string, topics ...string) 
 	return out, nil
 }
 
-// GroupConsumer reads a topic as a member of a consumer group, committing
-// each record's offset only after its handler succeeded, and stops once it
-// has handled every record that existed when it started.
+// GroupConsumer reads a topic on behalf of a consumer group: from the
+// group's committed offsets, committing each record's offset only after
+// its handler succeeded, and stopping once it has handled every record
+// that existed when it started. It does not join the group (kafka-go's
+// group Reader would, and its Conn.ReadPartitions asks the broker to
+// create a missing topic); it refuses while the group has members, whose
+// commits would race its own.
 type GroupConsumer struct {
-	conn  kafkaconn.Config
 	ops   *Client
 	group string
 	topic string
 }
 
 // NewGroupConsumer returns a GroupConsumer for topic in group.
-func (c *Client) NewGroupConsumer(conn kafkaconn.Config, group, topic string) *GroupConsumer {
-	return &GroupConsumer{conn: conn, ops: c, group: group, topic: topic}
+func (c *Client) NewGroupConsumer(group, topic string) *GroupConsumer {
+	return &GroupConsumer{ops: c, group: group, topic: topic}
 }
 
 // Run handles the records between the group's committed offsets (or the
 // start) and the end each partition had when Run began; records written
 // meanwhile (for example ones fn itself appends) wait for the next run.
-// A handler error stops Run without committing that record.
+// Records of one partition are handled in order. A handler error stops
+// Run without committing that record.
 func (g *GroupConsumer) Run(ctx context.Context, fn func(context.Context, Record) error) (handled int, err error) {
-	parts, err := g.ops.Partitions(ctx, g.topic)
+	n, err := g.ops.ActiveMembers(ctx, g.group)
 	if err != nil {
 		return 0, err
 	}
-	n, ok := parts[g.topic]
-	if !ok {
-		return 0, fmt.Errorf("topic %s does not exist", g.topic)
+	if n > 0 {
+		return 0, fmt.Errorf("%w (%d); stop its consumers first", ErrGroupActive, n)
 	}
-	committed, err := g.ops.Committed(ctx, g.group, g.topic)
-	if err != nil {
-		return 0, err
-	}
-	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
-	for p := range n {
-		req.Topics[g.topic] = append(req.Topics[g.topic], kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p))
-	}
-	offsets, err := g.ops.client.ListOffsets(ctx, req)
-	if err != nil {
-		return 0, fmt.Errorf("list offsets: %w", err)
-	}
-	end := map[int]int64{}
-	for _, po := range offsets.Topics[g.topic] {
-		start := po.FirstOffset
-		if c, ok := committed[g.topic][po.Partition]; ok && c > start {
-			start = c
+	opts := TailOptions{Topics: []string{g.topic}, StopAtEnd: true, Group: g.group}
+	err = g.ops.Tail(ctx, opts, func(r Record) error {
+		if err := fn(ctx, r); err != nil {
+			return fmt.Errorf("%s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
 		}
-		if start < po.LastOffset {
-			end[po.Partition] = po.LastOffset
-		}
-	}
-	if len(end) == 0 {
-		return 0, nil
-	}
-
-	dialer, err := g.conn.Dialer()
-	if err != nil {
-		return 0, err
-	}
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:        g.conn.Brokers,
-		Dialer:         dialer,
-		GroupID:        g.group,
-		Topic:          g.topic,
-		StartOffset:    kafka.FirstOffset,
-		CommitInterval: 0, // commit synchronously, record by record
-		MaxWait:        500 * time.Millisecond,
-		MaxBytes:       16 << 20,
-	})
-	defer r.Close()
-	for len(end) > 0 {
-		m, err := r.FetchMessage(ctx)
-		if err != nil {
-			return handled, err
-		}
-		last, ok := end[m.Partition]
-		if !ok || m.Offset >= last {
-			continue // written after Run began, or a partition already done
-		}
-		rec := Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Time: m.Time, Key: m.Key, Value: m.Value}
-		for _, h := range m.Headers {
-			rec.Headers = append(rec.Headers, Header{Key: h.Key, Value: h.Value})
-		}
-		if err := fn(ctx, rec); err != nil {
-			return handled, fmt.Errorf("%s/%d@%d: %w", m.Topic, m.Partition, m.Offset, err)
-		}
-		if err := r.CommitMessages(ctx, m); err != nil {
-			return handled, fmt.Errorf("commit %s/%d@%d: %w", m.Topic, m.Partition, m.Offset, err)
+		next := []OffsetMove{{Topic: r.Topic, Partition: r.Partition, New: r.Offset + 1}}
+		if err := g.ops.commit(ctx, g.group, next); err != nil {
+			return fmt.Errorf("commit %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
 		}
 		handled++
-		if m.Offset+1 >= last {
-			delete(end, m.Partition)
-		}
-	}
-	return handled, nil
+		return nil
+	})
+	return handled, err
 }
 
 // FormatOffset prints an offset, or "-" for none.

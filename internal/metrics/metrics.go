@@ -28,6 +28,7 @@ type Metrics struct {
 	schemaDrift       *prometheus.CounterVec
 	publishDuration   *prometheus.HistogramVec
 	rejected          *prometheus.CounterVec
+	missingTopics     *prometheus.CounterVec
 	inFlight          prometheus.Gauge
 	ready             prometheus.Gauge
 }
@@ -81,6 +82,10 @@ func New() *Metrics {
 			Namespace: namespace, Name: "kafka_rejected_total",
 			Help: "Records Kafka refused for good (for example larger than max.message.bytes); fix the topic within Svix's retry window.",
 		}, []string{"topic"}),
+		missingTopics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "kafka_missing_topic_total",
+			Help: "Publishes answered 503 because their topic does not exist, by topic; create it with engage-bridge topics.",
+		}, []string{"topic"}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "in_flight_requests",
 			Help: "Webhook requests being handled now.",
@@ -92,7 +97,7 @@ func New() *Metrics {
 	}
 	m.registry.MustRegister(
 		m.requests, m.requestDuration, m.published, m.deadLetters, m.signatureFailures,
-		m.duplicates, m.schemaDrift, m.publishDuration, m.rejected, m.inFlight, m.ready,
+		m.duplicates, m.schemaDrift, m.publishDuration, m.rejected, m.missingTopics, m.inFlight, m.ready,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -143,6 +148,10 @@ func (m *Metrics) Publish(result string, d time.Duration) {
 
 // Rejected counts one record Kafka refused for good. The caller bounds topic.
 func (m *Metrics) Rejected(topic string) { m.rejected.WithLabelValues(topic).Inc() }
+
+// MissingTopic counts one publish whose topic does not exist. The caller
+// bounds topic.
+func (m *Metrics) MissingTopic(topic string) { m.missingTopics.WithLabelValues(topic).Inc() }
 
 // InFlight moves the in-flight gauge by delta.
 func (m *Metrics) InFlight(delta float64) { m.inFlight.Add(delta) }
