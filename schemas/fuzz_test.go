@@ -137,10 +137,18 @@ var duplicateSeeds = []string{
 	`{"eventType":"t","payload":{"contactId":"c"},"payload":null}`,
 }
 
-// FuzzContactID: never panics, and agrees with encoding/json on validity.
+// FuzzContactID: never panics, agrees with encoding/json on validity, and
+// reads the contactId encoding/json decodes into a string field (duplicate
+// keys, null ones and other casings included).
 func FuzzContactID(f *testing.F) {
 	addExampleSeeds(f)
 	f.Add([]byte(`{"ContactId":"x"}`))
+	for _, p := range []string{
+		`{"contactId":"c","contactId":null}`, `{"ContactId":"c","contactid":null}`,
+		`{"contactId":null,"CONTACTID":"c"}`, `{"contactId":"a","ContactId":"b","contactID":null}`,
+	} {
+		f.Add([]byte(p))
+	}
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		id, err := ContactID(payload)
 		if errors.Is(err, ErrPayloadNotJSON) == json.Valid(payload) {
@@ -148,6 +156,15 @@ func FuzzContactID(f *testing.F) {
 		}
 		if err == nil && id == "" {
 			t.Fatalf("empty contactId without error")
+		}
+		var ref struct {
+			ContactID string `json:"contactId"`
+		}
+		if errors.Is(err, ErrInvalidPayload) || json.Unmarshal(payload, &ref) != nil {
+			return
+		}
+		if ref.ContactID != id || (ref.ContactID == "") != (err != nil) {
+			t.Fatalf("ContactID = %q, %v; encoding/json reads %q", id, err, ref.ContactID)
 		}
 	})
 }
