@@ -45,7 +45,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "replay":
 		return runReplay(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-version":
-		return runVersion(stdout)
+		return runVersion(rest, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		usage(stdout)
 		return nil

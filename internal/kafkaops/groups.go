@@ -35,8 +35,26 @@ func (c *Client) TopicConfig(ctx context.Context, topic, name string) (string, e
 	return "", fmt.Errorf("topic %s does not report %s", topic, name)
 }
 
-// ErrGroupActive: offsets of a group with members cannot be moved.
-var ErrGroupActive = errors.New("the consumer group has active members")
+// Errors of ApplyReset, matched with errors.Is.
+var (
+	// ErrGroupActive: offsets of a group with members cannot be moved.
+	ErrGroupActive = errors.New("the consumer group has active members")
+	// ErrNewGroup: the group has committed no offset on any partition of
+	// the topics, which is what a mistyped group name looks like; moving it
+	// would create a group nobody consumes with.
+	ErrNewGroup = errors.New("the consumer group has no committed offsets on these topics")
+)
+
+// NewGroup reports whether the group had committed no offset on any of
+// the planned partitions: ApplyReset refuses such a plan unless allowed.
+func NewGroup(moves []OffsetMove) bool {
+	for _, m := range moves {
+		if m.Old != NoOffset {
+			return false
+		}
+	}
+	return true
+}
 
 // ActiveMembers is how many members the group has now.
 func (c *Client) ActiveMembers(ctx context.Context, group string) (int, error) {
@@ -133,9 +151,15 @@ func (c *Client) PlanReset(ctx context.Context, group string, topics []string, t
 }
 
 // ApplyReset commits the planned offsets for the group. It refuses while
-// the group has active members: they would overwrite the offsets with
-// their own commits, and Kafka refuses such commits anyway.
-func (c *Client) ApplyReset(ctx context.Context, group string, moves []OffsetMove) error {
+// the group has active members (ErrGroupActive): they would overwrite the
+// offsets with their own commits, and Kafka refuses such commits anyway.
+// Unless allowNewGroup, it also refuses a plan for a group that committed
+// nothing on these partitions (ErrNewGroup): Kafka would silently create
+// a group of that name, and a typo would look like a successful replay.
+func (c *Client) ApplyReset(ctx context.Context, group string, moves []OffsetMove, allowNewGroup bool) error {
+	if !allowNewGroup && NewGroup(moves) {
+		return ErrNewGroup
+	}
 	n, err := c.ActiveMembers(ctx, group)
 	if err != nil {
 		return err
