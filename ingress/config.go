@@ -80,8 +80,8 @@ func (c Config) Validate() error {
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, errors.New("max body bytes must be positive"))
 	}
-	if len(c.SigningSecrets) == 0 {
-		errs = append(errs, errors.New("at least one signing secret is required"))
+	if err := ValidateSecrets(c.SigningSecrets); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Tolerance < 0 {
 		errs = append(errs, errors.New("timestamp tolerance must be positive"))

@@ -92,12 +92,13 @@ type values struct {
 	flags    map[string]*string
 	byName   map[string]setting
 	problems []string
+	failed   map[string]bool // variables with a problem, NAME_FILE counted as NAME
 }
 
 // newValues registers a flag for each named setting (and NAME_FILE for
 // secrets) on fs. Call fs.Parse, then read with get.
 func newValues(fs *flag.FlagSet, getenv func(string) string, names ...string) *values {
-	v := &values{fs: fs, getenv: getenv, flags: map[string]*string{}, byName: map[string]setting{}}
+	v := &values{fs: fs, getenv: getenv, flags: map[string]*string{}, byName: map[string]setting{}, failed: map[string]bool{}}
 	for _, s := range settings() {
 		if len(names) > 0 && !contains(names, s.name) {
 			continue
@@ -169,6 +170,16 @@ func (v *values) get(name string) string {
 
 func (v *values) problem(name, format string, args ...any) {
 	v.problems = append(v.problems, name+": "+fmt.Sprintf(format, args...))
+	v.failed[strings.TrimSuffix(name, "_FILE")] = true
+}
+
+// required reports a variable missing, unless it already has a problem
+// (set twice, or its file unreadable): one problem per variable, the true
+// one.
+func (v *values) required(name, format string, args ...any) {
+	if !v.failed[name] {
+		v.problem(name, format, args...)
+	}
 }
 
 func (v *values) err() error {
@@ -318,10 +329,10 @@ func (v *values) kafkaConfig(brokersRequired bool) kafkaconn.Config {
 		}
 	case kafkaconn.MechanismPlain, kafkaconn.MechanismScramSHA256, kafkaconn.MechanismScramSHA512:
 		if c.SASL.Username == "" {
-			v.problem("BRIDGE_KAFKA_USERNAME", "required with BRIDGE_KAFKA_SASL_MECHANISM")
+			v.required("BRIDGE_KAFKA_USERNAME", "required with BRIDGE_KAFKA_SASL_MECHANISM")
 		}
 		if c.SASL.Password == "" {
-			v.problem("BRIDGE_KAFKA_PASSWORD", "required with BRIDGE_KAFKA_SASL_MECHANISM")
+			v.required("BRIDGE_KAFKA_PASSWORD", "required with BRIDGE_KAFKA_SASL_MECHANISM")
 		}
 	default:
 		v.problem("BRIDGE_KAFKA_SASL_MECHANISM", "%q is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", c.SASL.Mechanism)
@@ -368,9 +379,9 @@ func (v *values) bridgeConfig(brokersRequired bool) config {
 	}
 	in.SigningSecrets = v.secrets("BRIDGE_SIGNING_SECRETS")
 	if len(in.SigningSecrets) == 0 {
-		v.problem("BRIDGE_SIGNING_SECRETS", "required: the whsec_ signing secret from the Svix portal (or BRIDGE_SIGNING_SECRETS_FILE)")
-	} else if _, err := ingress.NewVerifier(in.SigningSecrets, time.Minute, nil); err != nil {
-		v.problem("BRIDGE_SIGNING_SECRETS", "%v", err)
+		v.required("BRIDGE_SIGNING_SECRETS", "required: the whsec_ signing secret from the Svix portal (or BRIDGE_SIGNING_SECRETS_FILE)")
+	} else if err := ingress.ValidateSecrets(in.SigningSecrets); err != nil {
+		v.problem(v.source("BRIDGE_SIGNING_SECRETS"), "%s", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	in.EncryptionKey = v.encryptionKey()
 	in.Tolerance = v.duration("BRIDGE_TIMESTAMP_TOLERANCE", false)
@@ -392,7 +403,7 @@ func (v *values) bridgeConfig(brokersRequired bool) config {
 	in.AuthToken = v.get("BRIDGE_AUTH_TOKEN")
 	switch {
 	case in.AuthHeader != "" && in.AuthToken == "":
-		v.problem("BRIDGE_AUTH_TOKEN", "required when BRIDGE_AUTH_HEADER is set")
+		v.required("BRIDGE_AUTH_TOKEN", "required when BRIDGE_AUTH_HEADER is set")
 	case in.AuthHeader == "" && in.AuthToken != "":
 		v.problem("BRIDGE_AUTH_HEADER", "required when BRIDGE_AUTH_TOKEN is set")
 	}
@@ -464,6 +475,14 @@ func (v *values) dedupeConfig() dedupe.Config {
 		TTL:        v.duration("BRIDGE_DEDUPE_TTL", true),
 		MaxEntries: int(v.integer("BRIDGE_DEDUPE_MAX_ENTRIES", 1, 100_000_000)),
 	}
+}
+
+// source names where a secret's value came from: NAME, or NAME_FILE.
+func (v *values) source(name string) string {
+	if _, fromFile := v.raw(name + "_FILE"); fromFile {
+		return name + "_FILE"
+	}
+	return name
 }
 
 // secrets reads a comma-separated secret list, or one secret a line from
