@@ -66,9 +66,11 @@ func Single(path string, secrets []ingress.Secret, key *payloadcrypto.Key) Endpo
 
 // Error is one problem of an endpoints file.
 type Error struct {
-	// Endpoint is the endpoint's name, or "endpoint N" (1-based) while
-	// it has no valid name; empty for a problem of the file as a whole.
+	// Endpoint is the endpoint's name, empty while it has no valid one.
 	Endpoint string
+	// Position is the endpoint's place in the list, from 1; 0 for a
+	// problem of the file as a whole.
+	Position int
 	// Key is the YAML key at fault, such as signing_secrets_file.
 	Key  string
 	Line int // 0 when unknown
@@ -77,8 +79,8 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	if e.Endpoint != "" {
-		b.WriteString("endpoint " + strings.TrimPrefix(e.Endpoint, "endpoint ") + ": ")
+	if e.Position > 0 || e.Endpoint != "" {
+		b.WriteString(who{name: e.Endpoint, pos: e.Position}.String() + ": ")
 	}
 	if e.Key != "" {
 		b.WriteString(e.Key + ": ")
@@ -156,8 +158,22 @@ type loader struct {
 	errs []error
 }
 
-func (l *loader) problem(endpoint, key string, n *yaml.Node, err error) {
-	e := &Error{Endpoint: endpoint, Key: key, Err: err}
+// who names an endpoint in an error: by name once it has a valid one,
+// else by position.
+type who struct {
+	name string
+	pos  int // from 1; 0 for the file as a whole
+}
+
+func (w who) String() string {
+	if w.name != "" {
+		return "endpoint " + w.name
+	}
+	return fmt.Sprintf("endpoint %d", w.pos)
+}
+
+func (l *loader) problem(w who, key string, n *yaml.Node, err error) {
+	e := &Error{Endpoint: w.name, Position: w.pos, Key: key, Err: err}
 	if n != nil {
 		e.Line = n.Line
 	}
@@ -187,16 +203,16 @@ func (l *loader) parse(data []byte) []Endpoint {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		// The parser's messages name a line and a token kind, not text.
-		l.problem("", "", nil, fmt.Errorf("not YAML: %w", err))
+		l.problem(who{}, "", nil, fmt.Errorf("not YAML: %w", err))
 		return nil
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
-		l.problem("", "endpoints", nil, fmt.Errorf("%w: the file is empty", ErrRequired))
+		l.problem(who{}, "endpoints", nil, fmt.Errorf("%w: the file is empty", ErrRequired))
 		return nil
 	}
 	root := deref(doc.Content[0])
 	if root == nil || root.Kind != yaml.MappingNode {
-		l.problem("", "", root, errors.New("the file must be a mapping with one key, endpoints"))
+		l.problem(who{}, "", root, errors.New("the file must be a mapping with one key, endpoints"))
 		return nil
 	}
 	var list *yaml.Node
@@ -204,44 +220,41 @@ func (l *loader) parse(data []byte) []Endpoint {
 		k, v := root.Content[i], deref(root.Content[i+1])
 		switch {
 		case k.Value != "endpoints":
-			l.problem("", unknownKey(k.Value), k, fmt.Errorf("%w (the file has one key, endpoints)", ErrUnknownKey))
+			l.problem(who{}, unknownKey(k.Value), k, fmt.Errorf("%w (the file has one key, endpoints)", ErrUnknownKey))
 		case list != nil:
-			l.problem("", "endpoints", k, fmt.Errorf("%w: given twice", ErrDuplicate))
+			l.problem(who{}, "endpoints", k, fmt.Errorf("%w: given twice", ErrDuplicate))
 		default:
 			list = v
 		}
 	}
 	switch {
 	case list == nil:
-		l.problem("", "endpoints", root, fmt.Errorf("%w: a list of endpoints", ErrRequired))
+		l.problem(who{}, "endpoints", root, fmt.Errorf("%w: a list of endpoints", ErrRequired))
 		return nil
 	case list.Kind != yaml.SequenceNode:
-		l.problem("", "endpoints", list, errors.New("must be a list of endpoints"))
+		l.problem(who{}, "endpoints", list, errors.New("must be a list of endpoints"))
 		return nil
 	case len(list.Content) == 0:
-		l.problem("", "endpoints", list, fmt.Errorf("%w: at least one endpoint", ErrRequired))
+		l.problem(who{}, "endpoints", list, fmt.Errorf("%w: at least one endpoint", ErrRequired))
 		return nil
 	}
 
 	var eps []Endpoint
-	names := map[string]string{} // name -> first occurrence's label
-	paths := map[string]string{} // path -> endpoint label
+	names := map[string]bool{}
+	paths := map[string]who{} // path -> the endpoint that has it
 	for i, item := range list.Content {
 		ep, ok := l.endpoint(i+1, deref(item))
-		label := ep.Name
-		if label == "" {
-			label = fmt.Sprintf("endpoint %d", i+1)
-		}
+		label := who{name: ep.Name, pos: i + 1}
 		if ep.Name != "" {
 			if _, dup := names[ep.Name]; dup {
 				l.problem(label, keyName, item, fmt.Errorf("%w: another endpoint has this name", ErrDuplicate))
 				ok = false
 			}
-			names[ep.Name] = label
+			names[ep.Name] = true
 		}
 		if ep.Path != "" {
 			if other, dup := paths[ep.Path]; dup {
-				l.problem(label, keyPath, item, fmt.Errorf("%w: same path as %s", ErrDuplicate, other))
+				l.problem(label, keyPath, item, fmt.Errorf("%w: %s has the same path", ErrDuplicate, other))
 				ok = false
 			} else {
 				paths[ep.Path] = label
@@ -264,7 +277,7 @@ func unknownKey(k string) string {
 // endpoint reads one list item. It returns what it could read (name and
 // path for the duplicate checks) and whether the whole item is valid.
 func (l *loader) endpoint(pos int, n *yaml.Node) (Endpoint, bool) {
-	label := fmt.Sprintf("endpoint %d", pos)
+	label := who{pos: pos}
 	if n == nil || n.Kind != yaml.MappingNode {
 		l.problem(label, "", n, errors.New("must be a mapping with name, path and signing secrets"))
 		return Endpoint{}, false
@@ -289,7 +302,7 @@ func (l *loader) endpoint(pos int, n *yaml.Node) (Endpoint, bool) {
 		l.problem(label, keyName, n, fmt.Errorf("%w: [a-z0-9-], 1 to 40 characters", ErrRequired))
 	} else if s, ok := l.scalar(label, keyName, v); ok {
 		if namePattern.MatchString(s) {
-			ep.Name, label = s, s
+			ep.Name, label.name = s, s
 		} else {
 			l.problem(label, keyName, v, errors.New("must be 1 to 40 of a-z, 0-9 and -"))
 		}
@@ -329,7 +342,7 @@ func (l *loader) endpoint(pos int, n *yaml.Node) (Endpoint, bool) {
 }
 
 // scalar reads a non-empty string value. Its errors never show the value.
-func (l *loader) scalar(label, key string, v *yaml.Node) (string, bool) {
+func (l *loader) scalar(label who, key string, v *yaml.Node) (string, bool) {
 	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" || v.Value == "" {
 		l.problem(label, key, v, errors.New("must be a non-empty string"))
 		return "", false
@@ -339,7 +352,7 @@ func (l *loader) scalar(label, key string, v *yaml.Node) (string, bool) {
 
 // secrets reads exactly one of signing_secrets_file and signing_secrets
 // and parses them with ingress.
-func (l *loader) secrets(label string, n *yaml.Node, vals map[string]*yaml.Node) []ingress.Secret {
+func (l *loader) secrets(label who, n *yaml.Node, vals map[string]*yaml.Node) []ingress.Secret {
 	file, list := vals[keySigningSecretsFile], vals[keySigningSecrets]
 	switch {
 	case file != nil && list != nil:
@@ -389,7 +402,7 @@ func (l *loader) secrets(label string, n *yaml.Node, vals map[string]*yaml.Node)
 
 // key reads at most one of encryption_key_file and encryption_key and
 // parses it with payloadcrypto.
-func (l *loader) key(label string, vals map[string]*yaml.Node) *payloadcrypto.Key {
+func (l *loader) key(label who, vals map[string]*yaml.Node) *payloadcrypto.Key {
 	file, inline := vals[keyEncryptionKeyFile], vals[keyEncryptionKey]
 	var text, at string
 	var node *yaml.Node
@@ -425,7 +438,7 @@ func (l *loader) key(label string, vals map[string]*yaml.Node) *payloadcrypto.Ke
 	return &k
 }
 
-func (l *loader) tenants(label string, v *yaml.Node) []string {
+func (l *loader) tenants(label who, v *yaml.Node) []string {
 	if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
 		l.problem(label, keyTenants, v, errors.New("must be a non-empty list of tenant names, or left out to accept any tenant"))
 		return nil
@@ -448,7 +461,7 @@ func (l *loader) tenants(label string, v *yaml.Node) []string {
 
 // routes checks that a routes file reads and builds a routing table, with
 // the router's own validation, so that a bad one fails at start.
-func (l *loader) routes(label string, v *yaml.Node, path string) {
+func (l *loader) routes(label who, v *yaml.Node, path string) {
 	data, err := l.read(path)
 	if err != nil {
 		l.problem(label, keyRoutesFile, v, readError(path, err))

@@ -176,7 +176,7 @@ verbose: true
 `,
 			want: []string{
 				"endpoint a: name: duplicate: another endpoint has this name (line 3)",
-				"endpoint b: path: duplicate: same path as a (line 4)",
+				"endpoint b: path: duplicate: endpoint a has the same path (line 4)",
 			},
 		},
 		{
