@@ -54,8 +54,6 @@ type Config[T any] struct {
 	Load func(read ReadFunc, running *T) (T, error)
 	// Interval between polls. Default DefaultInterval.
 	Interval time.Duration
-	// ReadFile reads a file. Default os.ReadFile; tests may count reads.
-	ReadFile ReadFunc
 }
 
 // file is one file a load read, and what it held.
@@ -84,9 +82,6 @@ func New[T any](cfg Config[T], log zerolog.Logger, m *metrics.Metrics) (*Watcher
 	}
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultInterval
-	}
-	if cfg.ReadFile == nil {
-		cfg.ReadFile = os.ReadFile
 	}
 	w := &Watcher[T]{cfg: cfg, log: log.With().Str("file", cfg.Name).Logger(), metrics: m}
 	v, files, err := w.load(nil)
@@ -147,7 +142,7 @@ func (w *Watcher[T]) Poll() (reloaded bool, err error) {
 func (w *Watcher[T]) changed() []string {
 	var out []string
 	for _, f := range w.files {
-		if digest(w.cfg.ReadFile(f.path)) != f.digest {
+		if digest(os.ReadFile(f.path)) != f.digest {
 			out = append(out, f.path)
 		}
 	}
@@ -158,7 +153,7 @@ func (w *Watcher[T]) changed() []string {
 func (w *Watcher[T]) load(running *T) (T, []file, error) {
 	var files []file
 	read := func(path string) ([]byte, error) {
-		data, err := w.cfg.ReadFile(path)
+		data, err := os.ReadFile(path)
 		if !slices.ContainsFunc(files, func(f file) bool { return f.path == path }) {
 			files = append(files, file{path: path, digest: digest(data, err)})
 		}
