@@ -125,6 +125,8 @@ var (
 	// misspelt key. Anything longer could be a pasted secret or key (a
 	// payload key is 32 characters, a whsec_ secret longer).
 	shownKey = regexp.MustCompile(`^[a-z][a-z0-9_]{0,29}$`)
+	// yamlAnchor is how yaml's errors quote an anchor's name.
+	yamlAnchor = regexp.MustCompile(`anchor '[^']*'`)
 )
 
 // Load reads the endpoints file at path and every file it names, through
@@ -202,8 +204,9 @@ func deref(n *yaml.Node) *yaml.Node {
 func (l *loader) parse(data []byte) []Endpoint {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		// The parser's messages name a line and a token kind, not text.
-		l.problem(who{}, "", nil, fmt.Errorf("not YAML: %w", err))
+		// The parser's messages name a line and a token kind; only those
+		// about anchors quote text from the file: the anchor's name.
+		l.problem(who{}, "", nil, fmt.Errorf("not YAML: %s", yamlAnchor.ReplaceAllString(err.Error(), "anchor '…'")))
 		return nil
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {

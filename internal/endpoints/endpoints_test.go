@@ -315,6 +315,11 @@ verbose: true
 			want: []string{"endpoint 1: must be a mapping with name, path and signing secrets (line 2)"},
 		},
 		{
+			name: "an alias to an unknown anchor",
+			file: "endpoints:\n  - {name: a, path: /a, signing_secrets_file: good, encryption_key: *" + keyA + "}\n",
+			want: []string{"not YAML: yaml: unknown anchor '…' referenced"},
+		},
+		{
 			name: "not YAML",
 			file: "endpoints:\n  - name: a\n   path: " + secretA + "\n\t" + keyA + "\n",
 			want: []string{"not YAML: yaml: line 1: did not find expected '-' indicator"},
