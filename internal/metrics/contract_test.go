@@ -31,6 +31,8 @@ func TestContractMetrics(t *testing.T) {
 	m.Rejected("engage.contact")
 	m.InFlight(1)
 	m.Ready(true)
+	m.ConfigReload("signing_secrets", true)
+	m.ConfigReload("signing_secrets", false)
 	families, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)

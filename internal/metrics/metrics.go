@@ -31,6 +31,8 @@ type Metrics struct {
 	missingTopics     *prometheus.CounterVec
 	inFlight          prometheus.Gauge
 	ready             prometheus.Gauge
+	configReloads     *prometheus.CounterVec
+	configReloadErrs  *prometheus.CounterVec
 }
 
 // durationBuckets run from 250 µs to 16 s: a publish normally takes about
@@ -94,10 +96,19 @@ func New() *Metrics {
 			Namespace: namespace, Name: "kafka_ready",
 			Help: "1 when the last readiness check reached Kafka and found the routed topics, else 0.",
 		}),
+		configReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "config_reloads_total",
+			Help: "Configuration files re-read after a change and taken into use, by the file's role (signing_secrets, encryption_key, auth_token, endpoints).",
+		}, []string{"file"}),
+		configReloadErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "config_reload_errors_total",
+			Help: "Changed configuration files refused (unreadable or invalid; the previous values stay in use), by the file's role.",
+		}, []string{"file"}),
 	}
 	m.registry.MustRegister(
 		m.requests, m.requestDuration, m.published, m.deadLetters, m.signatureFailures,
 		m.duplicates, m.schemaDrift, m.publishDuration, m.rejected, m.missingTopics, m.inFlight, m.ready,
+		m.configReloads, m.configReloadErrs,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -162,5 +173,17 @@ func (m *Metrics) Ready(ok bool) {
 		m.ready.Set(1)
 	} else {
 		m.ready.Set(0)
+	}
+}
+
+// ConfigReload counts one re-read of a changed configuration file: ok when
+// its new content took effect, else refused with the previous values kept.
+// file is the file's role (signing_secrets, endpoints, ...), one of a
+// fixed set the caller names, never a path.
+func (m *Metrics) ConfigReload(file string, ok bool) {
+	if ok {
+		m.configReloads.WithLabelValues(file).Inc()
+	} else {
+		m.configReloadErrs.WithLabelValues(file).Inc()
 	}
 }
