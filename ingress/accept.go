@@ -412,7 +412,10 @@ func (p *Processor) topicLabel(topic, eventType string) string {
 }
 
 // headerCarrier lets the trace propagator write record headers. Only
-// traceparent is written (tracestate when a parent had one).
+// traceparent is written: it is the bridge's own span, while tracestate
+// (and anything else a propagator would copy) is a value the sender chose,
+// which the signature does not cover (docs/contract.md#invariants:
+// nothing unsigned reaches Kafka).
 type headerCarrier struct{ headers *[]publisher.Header }
 
 func (c headerCarrier) Get(key string) string {
@@ -425,8 +428,14 @@ func (c headerCarrier) Get(key string) string {
 }
 
 func (c headerCarrier) Set(key, value string) {
+	if key != traceparent {
+		return
+	}
 	*c.headers = append(*c.headers, publisher.Header{Key: key, Value: []byte(value)})
 }
+
+// traceparent is the one trace header a record carries (W3C Trace Context).
+const traceparent = "traceparent"
 
 func (c headerCarrier) Keys() []string {
 	keys := make([]string, len(*c.headers))
