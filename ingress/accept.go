@@ -22,10 +22,13 @@ import (
 	"github.com/engage-bridge/engage-bridge/schemas"
 )
 
-// Publisher writes one record and returns once Kafka acknowledged it.
+// Publisher writes one record and returns once Kafka acknowledged it. It
+// hands the record back through done, exactly once, when it no longer
+// refers to the record: possibly after Publish returned, when the caller
+// gave up while the record was in a request (see publisher.Publish).
 // *publisher.Publisher is the real one.
 type Publisher interface {
-	Publish(ctx context.Context, m publisher.Message) (publisher.Ack, error)
+	Publish(ctx context.Context, m publisher.Message, done func(publisher.Ack, error)) (publisher.Ack, error)
 }
 
 // Deps are the collaborators a Handler uses. Routes, Publisher, Dedupe and
@@ -188,10 +191,6 @@ type Result struct {
 	// record is published all the same, marked engage-schema-valid: false.
 	SchemaDrift bool
 	ClientIP    netip.Addr
-	// publishAttempted is true once a Publish call returned, successfully or
-	// not: the request body may then still be referenced by the publisher
-	// when the error was ErrUnavailable.
-	publishAttempted bool
 }
 
 // ErrNoEncryptionKey: the payload is encrypted and no key is configured.
@@ -200,29 +199,47 @@ var ErrNoEncryptionKey = errors.New("payload is encrypted and no encryption key 
 // ErrInvalidTopic: the routing template produced an illegal topic name.
 var ErrInvalidTopic = errors.New("routing produced an illegal topic name")
 
+// ErrClientClosed: the sender closed its connection (or its context ended)
+// before Kafka acknowledged the record. Not a Kafka fault: a record
+// already in a request may still be acknowledged, and is then remembered
+// as published like any other.
+var ErrClientClosed = errors.New("the sender left before the record was acknowledged")
+
 // Accept runs one delivery through the pipeline: verify the signature over
 // the raw body, skip known duplicates, parse, decrypt, find contactId,
 // route, publish, and only then return. A signed delivery that cannot be
 // used goes to the dead-letter topic instead. A nil error means Kafka
 // acknowledged a record (or the delivery was a known duplicate).
-func (h *Handler) Accept(ctx context.Context, header http.Header, body []byte) (Result, error) {
+//
+// release hands body back: it is called exactly once, when nothing refers
+// to body any longer. That is before Accept returns, except when Accept
+// gave up waiting for a record still in a request to Kafka: then it is
+// called when that request resolves. It may be nil.
+func (h *Handler) Accept(ctx context.Context, header http.Header, body []byte, release func()) (Result, error) {
 	span := startSpan(ctx, h.tracer, "verify")
 	d, err := h.verifier.Verify(header, body)
 	if err != nil {
 		span.fail(err.Error())
 		span.end()
+		if release != nil {
+			release()
+		}
 		return Result{}, err
 	}
 	span.end()
-	return h.proc.Process(ctx, d, body)
+	return h.proc.Process(ctx, d, body, release)
 }
 
 // Process runs a verified delivery through the pipeline and returns only
 // once Kafka acknowledged its record or dead letter, or with the error
-// that stopped it. See Handler.Accept.
-func (p *Processor) Process(ctx context.Context, d Delivery, body []byte) (Result, error) {
+// that stopped it. release hands body back, as for Handler.Accept.
+func (p *Processor) Process(ctx context.Context, d Delivery, body []byte, release func()) (Result, error) {
+	if release == nil {
+		release = func() {}
+	}
 	res := Result{SvixID: d.ID}
 	if p.seen.Seen(d.ID) {
+		release()
 		res.Outcome = Duplicate
 		return res, nil
 	}
@@ -231,18 +248,29 @@ func (p *Processor) Process(ctx context.Context, d Delivery, body []byte) (Resul
 	if err != nil {
 		reason, ok := deadLetterReason(err)
 		if !ok {
+			release()
 			return res, err
 		}
-		return res, p.deadLetter(ctx, d, body, reason, err, &res)
+		return res, p.deadLetter(ctx, d, body, reason, err, &res, release)
 	}
 	res.Topic = msg.Topic
-	if err := p.publish(ctx, msg, &res); err != nil {
+	// What happens once Kafka acknowledged the record runs when the
+	// publisher hands it back, even when the sender has left by then: a
+	// record acknowledged after all is remembered and counted like any
+	// other, so that Svix's retry of it is answered as a duplicate.
+	id, topic, eventType, drift := d.ID, p.topicLabel(msg.Topic, res.EventType), res.EventType, res.SchemaDrift
+	err = p.publish(ctx, msg, &res, func(_ publisher.Ack, err error) {
+		if err == nil {
+			p.seen.Remember(id)
+			p.metrics.Published(topic, eventType)
+			if drift {
+				p.metrics.SchemaDrift(eventType)
+			}
+		}
+		release()
+	})
+	if err != nil {
 		return res, err
-	}
-	p.seen.Remember(d.ID)
-	p.metrics.Published(p.topicLabel(msg.Topic, res.EventType), res.EventType)
-	if res.SchemaDrift {
-		p.metrics.SchemaDrift(res.EventType)
 	}
 	res.Outcome = Published
 	return res, nil
@@ -326,7 +354,7 @@ func (p *Processor) eventRecord(ctx context.Context, d Delivery, body []byte, re
 // deadLetter writes an unusable signed delivery, body unchanged, to the
 // dead-letter topic. Its svix-id is not remembered as published, so that a
 // resend after the cause is fixed (an encryption key added) goes through.
-func (p *Processor) deadLetter(ctx context.Context, d Delivery, body []byte, reason string, cause error, res *Result) error {
+func (p *Processor) deadLetter(ctx context.Context, d Delivery, body []byte, reason string, cause error, res *Result, release func()) error {
 	msg := publisher.Message{
 		Topic:   p.routes.DeadLetter(),
 		Key:     []byte(d.ID),
@@ -334,28 +362,34 @@ func (p *Processor) deadLetter(ctx context.Context, d Delivery, body []byte, rea
 		Headers: deadLetterHeaders(d, reason, cause, res.EventType, res.Tenant),
 	}
 	res.Topic, res.Reason = msg.Topic, reason
-	if err := p.publish(ctx, msg, res); err != nil {
+	err := p.publish(ctx, msg, res, func(_ publisher.Ack, err error) {
+		if err == nil {
+			p.metrics.DeadLetter(reason)
+		}
+		release()
+	})
+	if err != nil {
 		return err
 	}
-	p.metrics.DeadLetter(reason)
 	res.Outcome = DeadLettered
 	return nil
 }
 
 // publish writes msg within the publish timeout and records where it went.
 // With tracing on, the record carries the publish span's traceparent, so
-// that consumers continue the trace.
-func (p *Processor) publish(ctx context.Context, msg publisher.Message, res *Result) error {
+// that consumers continue the trace. done is the publisher's hand-back of
+// the record: called exactly once, possibly after publish returned.
+func (p *Processor) publish(ctx context.Context, msg publisher.Message, res *Result, done func(publisher.Ack, error)) error {
 	if p.tracer == nil {
-		return p.send(ctx, msg, res)
+		return p.send(ctx, msg, res, done)
 	}
-	return p.publishTraced(ctx, msg, res)
+	return p.publishTraced(ctx, msg, res, done)
 }
 
 // publishTraced is publish inside a producer span. Apart from publish, so
 // that its frame does not weigh on every request's stack when tracing is
 // off.
-func (p *Processor) publishTraced(ctx context.Context, msg publisher.Message, res *Result) error {
+func (p *Processor) publishTraced(ctx context.Context, msg publisher.Message, res *Result, done func(publisher.Ack, error)) error {
 	parent := trace.SpanContextFromContext(ctx)
 	ctx, span := p.tracer.Start(ctx, "publish "+msg.Topic, trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(
@@ -371,7 +405,7 @@ func (p *Processor) publishTraced(ctx context.Context, msg publisher.Message, re
 	if sc := span.SpanContext(); sc.IsValid() && !sc.Equal(parent) {
 		tracing.Propagator().Inject(ctx, headerCarrier{&msg.Headers})
 	}
-	if err := p.send(ctx, msg, res); err != nil {
+	if err := p.send(ctx, msg, res, done); err != nil {
 		span.SetStatus(codes.Error, err.Error())
 		return err
 	}
@@ -382,16 +416,20 @@ func (p *Processor) publishTraced(ctx context.Context, msg publisher.Message, re
 }
 
 // send hands the record to the publisher within the publish timeout and
-// counts the outcome.
-func (p *Processor) send(ctx context.Context, msg publisher.Message, res *Result) error {
+// counts the outcome. A sender that left (its request's context ended) is
+// not a Kafka fault: ErrClientClosed, whatever the publisher said.
+func (p *Processor) send(ctx context.Context, msg publisher.Message, res *Result, done func(publisher.Ack, error)) error {
+	request := ctx
 	ctx, cancel := context.WithTimeout(ctx, p.publishTimeout)
 	defer cancel()
 	start := time.Now()
-	ack, err := p.pub.Publish(ctx, msg)
-	res.publishAttempted = true
+	ack, err := p.pub.Publish(ctx, msg, done)
 	switch {
 	case err == nil:
 		p.metrics.Publish("ok", time.Since(start))
+	case request.Err() != nil && !errors.Is(err, publisher.ErrRejected):
+		p.metrics.Publish("client_closed", time.Since(start))
+		return fmt.Errorf("publish to %s: %w: %w", msg.Topic, ErrClientClosed, request.Err())
 	case errors.Is(err, publisher.ErrRejected):
 		p.metrics.Publish("rejected", time.Since(start))
 		p.metrics.Rejected(p.topicLabel(msg.Topic, res.EventType))
@@ -412,7 +450,10 @@ func (p *Processor) topicLabel(topic, eventType string) string {
 }
 
 // headerCarrier lets the trace propagator write record headers. Only
-// traceparent is written (tracestate when a parent had one).
+// traceparent is written: it is the bridge's own span, while tracestate
+// (and anything else a propagator would copy) is a value the sender chose,
+// which the signature does not cover (docs/contract.md#invariants:
+// nothing unsigned reaches Kafka).
 type headerCarrier struct{ headers *[]publisher.Header }
 
 func (c headerCarrier) Get(key string) string {
@@ -425,8 +466,14 @@ func (c headerCarrier) Get(key string) string {
 }
 
 func (c headerCarrier) Set(key, value string) {
+	if key != traceparent {
+		return
+	}
 	*c.headers = append(*c.headers, publisher.Header{Key: key, Value: []byte(value)})
 }
+
+// traceparent is the one trace header a record carries (W3C Trace Context).
+const traceparent = "traceparent"
 
 func (c headerCarrier) Keys() []string {
 	keys := make([]string, len(*c.headers))

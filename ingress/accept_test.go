@@ -39,7 +39,15 @@ type fakePublisher struct {
 	calls int
 }
 
-func (p *fakePublisher) Publish(ctx context.Context, m publisher.Message) (publisher.Ack, error) {
+func (p *fakePublisher) Publish(ctx context.Context, m publisher.Message, done func(publisher.Ack, error)) (publisher.Ack, error) {
+	ack, err := p.publish(ctx, m)
+	if done != nil {
+		done(ack, err)
+	}
+	return ack, err
+}
+
+func (p *fakePublisher) publish(ctx context.Context, m publisher.Message) (publisher.Ack, error) {
 	p.mu.Lock()
 	p.calls++
 	block, err := p.block, p.err
@@ -199,7 +207,7 @@ func TestAcceptExamples(t *testing.T) {
 			body := example(t, tt.eventType)
 			id := "msg_" + tt.eventType
 			h := signed(t, id, body)
-			res, err := b.h.Accept(context.Background(), h, body)
+			res, err := b.h.Accept(context.Background(), h, body, nil)
 			if err != nil {
 				t.Fatalf("Accept: %v", err)
 			}
@@ -242,7 +250,7 @@ func TestAcceptEncrypted(t *testing.T) {
 		t.Run(et, func(t *testing.T) {
 			b := newTestHandler(t, nil)
 			body, plain := encrypted(t, et)
-			res, err := b.h.Accept(context.Background(), signed(t, "msg_enc", body), body)
+			res, err := b.h.Accept(context.Background(), signed(t, "msg_enc", body), body, nil)
 			if err != nil || res.Outcome != Published || res.Encryption != Decrypted {
 				t.Fatalf("Accept = %+v, %v", res, err)
 			}
@@ -279,7 +287,7 @@ func TestAcceptEncrypted(t *testing.T) {
 func TestFlagOnlyEncryption(t *testing.T) {
 	b := newTestHandler(t, func(c *Config) { c.EncryptionKey = nil })
 	body := example(t, schemas.EventContactCreated)
-	res, err := b.h.Accept(context.Background(), signed(t, "msg_flag", body), body)
+	res, err := b.h.Accept(context.Background(), signed(t, "msg_flag", body), body, nil)
 	if err != nil || res.Outcome != Published || res.Encryption != FlagOnly {
 		t.Fatalf("Accept = %+v, %v", res, err)
 	}
@@ -333,7 +341,7 @@ func TestAcceptDeadLetters(t *testing.T) {
 			body := []byte(tt.body)
 			id := "msg_dlq"
 			h := signed(t, id, body)
-			res, err := b.h.Accept(context.Background(), h, body)
+			res, err := b.h.Accept(context.Background(), h, body, nil)
 			if err != nil {
 				t.Fatalf("Accept: %v", err)
 			}
@@ -369,10 +377,10 @@ func TestAcceptDeadLetters(t *testing.T) {
 func TestDeadLetteredNotRemembered(t *testing.T) {
 	b := newTestHandler(t, nil)
 	body := []byte(`{"eventType":"contact.updated","payload":{},"tenant":"t"}`)
-	if res, _ := b.h.Accept(context.Background(), signed(t, "msg_x", body), body); res.Outcome != DeadLettered {
+	if res, _ := b.h.Accept(context.Background(), signed(t, "msg_x", body), body, nil); res.Outcome != DeadLettered {
 		t.Fatalf("first: %+v", res)
 	}
-	if res, _ := b.h.Accept(context.Background(), signed(t, "msg_x", body), body); res.Outcome != DeadLettered {
+	if res, _ := b.h.Accept(context.Background(), signed(t, "msg_x", body), body, nil); res.Outcome != DeadLettered {
 		t.Fatalf("resend: %+v, want deadlettered again (not duplicate)", res)
 	}
 }
@@ -383,16 +391,16 @@ func TestDedupe(t *testing.T) {
 
 	// Kafka down: not acknowledged, so not remembered.
 	b.pub.setErr(fmt.Errorf("%w: broker down", publisher.ErrUnavailable))
-	if _, err := b.h.Accept(context.Background(), signed(t, "msg_1", body), body); !errors.Is(err, publisher.ErrUnavailable) {
+	if _, err := b.h.Accept(context.Background(), signed(t, "msg_1", body), body, nil); !errors.Is(err, publisher.ErrUnavailable) {
 		t.Fatalf("with Kafka down: %v", err)
 	}
 	b.pub.setErr(nil)
 	// Svix retries: same id, fresh timestamp and signature.
-	res, err := b.h.Accept(context.Background(), signed(t, "msg_1", body), body)
+	res, err := b.h.Accept(context.Background(), signed(t, "msg_1", body), body, nil)
 	if err != nil || res.Outcome != Published {
 		t.Fatalf("retry: %+v, %v", res, err)
 	}
-	res, err = b.h.Accept(context.Background(), signed(t, "msg_1", body), body)
+	res, err = b.h.Accept(context.Background(), signed(t, "msg_1", body), body, nil)
 	if err != nil || res.Outcome != Duplicate {
 		t.Fatalf("second delivery: %+v, %v; want duplicate", res, err)
 	}
@@ -400,7 +408,7 @@ func TestDedupe(t *testing.T) {
 		t.Errorf("%d records published, want 1", n)
 	}
 	// Another message with the same body is not a duplicate.
-	if res, _ := b.h.Accept(context.Background(), signed(t, "msg_2", body), body); res.Outcome != Published {
+	if res, _ := b.h.Accept(context.Background(), signed(t, "msg_2", body), body, nil); res.Outcome != Published {
 		t.Errorf("other id: %+v", res)
 	}
 }
@@ -411,7 +419,7 @@ func TestDedupeOff(t *testing.T) {
 	b.h.proc.seen = seen
 	body := example(t, schemas.EventContactDeleted)
 	for range 2 {
-		if res, err := b.h.Accept(context.Background(), signed(t, "msg_1", body), body); err != nil || res.Outcome != Published {
+		if res, err := b.h.Accept(context.Background(), signed(t, "msg_1", body), body, nil); err != nil || res.Outcome != Published {
 			t.Fatalf("%+v, %v", res, err)
 		}
 	}
@@ -423,12 +431,12 @@ func TestUnsignedNeverPublished(t *testing.T) {
 	body := example(t, schemas.EventContactUpdated)
 	h := signed(t, "msg_1", body)
 	tampered := bytes.Replace(body, []byte("Stockholm"), []byte("Goteborg!"), 1)
-	if _, err := b.h.Accept(context.Background(), h, tampered); reasonOf(err) != ReasonNoMatch {
+	if _, err := b.h.Accept(context.Background(), h, tampered, nil); reasonOf(err) != ReasonNoMatch {
 		t.Fatalf("tampered body: %v", err)
 	}
 	other := http.Header{}
 	other.Set("svix-id", "msg_1")
-	if _, err := b.h.Accept(context.Background(), other, body); reasonOf(err) != ReasonMissingHeaders {
+	if _, err := b.h.Accept(context.Background(), other, body, nil); reasonOf(err) != ReasonMissingHeaders {
 		t.Fatalf("no signature: %v", err)
 	}
 	if n := b.pub.calls; n != 0 {
@@ -440,7 +448,7 @@ func TestRejectedIsAnError(t *testing.T) {
 	b := newTestHandler(t, nil)
 	b.pub.setErr(fmt.Errorf("%w: MESSAGE_TOO_LARGE", publisher.ErrRejected))
 	body := example(t, schemas.EventContactUpdated)
-	if _, err := b.h.Accept(context.Background(), signed(t, "msg_1", body), body); !errors.Is(err, publisher.ErrRejected) {
+	if _, err := b.h.Accept(context.Background(), signed(t, "msg_1", body), body, nil); !errors.Is(err, publisher.ErrRejected) {
 		t.Fatalf("Accept: %v, want ErrRejected", err)
 	}
 }
@@ -455,7 +463,7 @@ func TestInvalidTopicDeadLettered(t *testing.T) {
 	}
 	b.h.proc.routes = routes
 	body := []byte(`{"eventType":"contact updated/evil","payload":{"contactId":"c"},"tenant":"t"}`)
-	res, err := b.h.Accept(context.Background(), signed(t, "msg_1", body), body)
+	res, err := b.h.Accept(context.Background(), signed(t, "msg_1", body), body, nil)
 	if err != nil || res.Outcome != DeadLettered || res.Reason != DLQInvalidTopic {
 		t.Fatalf("%+v, %v", res, err)
 	}
@@ -466,16 +474,16 @@ func TestInvalidTopicDeadLettered(t *testing.T) {
 func TestSchemaDrift(t *testing.T) {
 	b := newTestHandler(t, nil)
 	drifted := []byte(`{"eventType":"loyalty.addPoints","id":"e1","isEncrypted":false,"payload":{"contactId":"c1","amount":"100.10","newField":1},"tenant":"t"}`)
-	res, err := b.h.Accept(context.Background(), signed(t, "msg_drift", drifted), drifted)
+	res, err := b.h.Accept(context.Background(), signed(t, "msg_drift", drifted), drifted, nil)
 	if err != nil || res.Outcome != Published || !res.SchemaDrift {
 		t.Fatalf("%+v, %v", res, err)
 	}
 	valid := example(t, schemas.EventLoyaltyAddPoints)
-	if res, err := b.h.Accept(context.Background(), signed(t, "msg_valid", valid), valid); err != nil || res.SchemaDrift {
+	if res, err := b.h.Accept(context.Background(), signed(t, "msg_valid", valid), valid, nil); err != nil || res.SchemaDrift {
 		t.Fatalf("valid example: %+v, %v", res, err)
 	}
 	unknown := []byte(`{"eventType":"order.created","payload":{"contactId":"c1","total":"x"},"tenant":"t"}`)
-	if res, err := b.h.Accept(context.Background(), signed(t, "msg_unknown", unknown), unknown); err != nil || res.SchemaDrift {
+	if res, err := b.h.Accept(context.Background(), signed(t, "msg_unknown", unknown), unknown, nil); err != nil || res.SchemaDrift {
 		t.Fatalf("unknown event type: %+v, %v", res, err)
 	}
 	msgs := b.pub.published()
@@ -515,7 +523,7 @@ func BenchmarkAccept(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				res, err := handler.Accept(ctx, h, body)
+				res, err := handler.Accept(ctx, h, body, nil)
 				if err != nil || res.Outcome != Published {
 					b.Fatal(res, err)
 				}
@@ -526,7 +534,10 @@ func BenchmarkAccept(b *testing.B) {
 
 type nopPublisher struct{}
 
-func (nopPublisher) Publish(context.Context, publisher.Message) (publisher.Ack, error) {
+func (nopPublisher) Publish(_ context.Context, _ publisher.Message, done func(publisher.Ack, error)) (publisher.Ack, error) {
+	if done != nil {
+		done(publisher.Ack{}, nil)
+	}
 	return publisher.Ack{}, nil
 }
 

@@ -29,7 +29,7 @@ func TestAllocBudgets(t *testing.T) {
 		t.Run("accept "+mode, func(t *testing.T) {
 			handler, h, body := acceptOnly(t, mode == "encrypted")
 			allocbudget.Check(t, budget, func() {
-				if res, err := handler.Accept(context.Background(), h, body); err != nil || res.Outcome != Published {
+				if res, err := handler.Accept(context.Background(), h, body, nil); err != nil || res.Outcome != Published {
 					t.Fatal(res, err)
 				}
 			})

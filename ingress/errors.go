@@ -24,12 +24,17 @@ const (
 	outcomeInvalidSignature = "invalid_signature"
 	outcomeOverloaded       = "overloaded"
 	outcomeUnavailable      = "unavailable"
+	outcomeClientClosed     = "client_closed"
 	outcomeRejected         = "rejected"
 	outcomeBadRequest       = "bad_request"
 	outcomeInternal         = "internal"
 	outcomeNotFound         = "not_found"
 	outcomeMethodNotAllowed = "method_not_allowed"
 )
+
+// statusClientClosed is the status logged for a sender that left before
+// its answer (nginx's 499); the sender never sees it.
+const statusClientClosed = 499
 
 // answerFor is the one place that decides the HTTP answer (SPEC §4). It
 // never answers 3xx or 410: Svix treats a redirect as a failure and a
@@ -60,6 +65,11 @@ func answerFor(res Result, err error) answer {
 		return answer{http.StatusUnauthorized, `{"error":"invalid_signature","reason":"` + sigErr.Reason + `"}`, false, outcomeInvalidSignature}
 	case errors.Is(err, ErrOverloaded):
 		return answer{http.StatusTooManyRequests, `{"error":"overloaded"}`, true, outcomeOverloaded}
+	case errors.Is(err, ErrClientClosed):
+		// Nobody reads this answer: the sender has gone. 499 is nginx's
+		// "client closed request"; it is not a 5xx, so it is not logged as
+		// our fault nor counted by the unavailable alert.
+		return answer{statusClientClosed, `{"error":"client_closed"}`, false, outcomeClientClosed}
 	case errors.Is(err, publisher.ErrRejected):
 		// Refused for good, yet answered 503 so that Svix keeps retrying
 		// for ~27 h while an operator fixes the topic (SPEC §4).

@@ -1,6 +1,7 @@
 package ingress
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -34,6 +35,7 @@ func TestAnswerFor(t *testing.T) {
 		{"kafka unavailable", Result{}, publisher.ErrUnavailable, 503, `{"error":"unavailable"}`, true},
 		{"kafka rejected for good", Result{}, publisher.ErrRejected, 503, `{"error":"unavailable"}`, true},
 		{"wrapped unavailable", Result{}, fmt.Errorf("publish to engage.contact: %w", fmt.Errorf("%w: deadline", publisher.ErrUnavailable)), 503, `{"error":"unavailable"}`, true},
+		{"sender left", Result{}, fmt.Errorf("publish to engage.contact: %w: %w", ErrClientClosed, context.Canceled), 499, `{"error":"client_closed"}`, false},
 		{"wrapped rejected", Result{}, fmt.Errorf("publish: %w", publisher.ErrRejected), 503, `{"error":"unavailable"}`, true},
 		{"wrapped signature error", Result{}, fmt.Errorf("verify: %w", &SignatureError{ReasonNoMatch}), 401, `{"error":"invalid_signature","reason":"no_match"}`, false},
 		{"joined forbidden", Result{}, errors.Join(errors.New("x"), ErrForbidden), 403, `{"error":"forbidden"}`, false},

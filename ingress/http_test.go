@@ -208,7 +208,7 @@ func TestOverloaded(t *testing.T) {
 
 type panicPublisher struct{}
 
-func (panicPublisher) Publish(context.Context, publisher.Message) (publisher.Ack, error) {
+func (panicPublisher) Publish(context.Context, publisher.Message, func(publisher.Ack, error)) (publisher.Ack, error) {
 	panic("publisher exploded")
 }
 

@@ -6,8 +6,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
-
-	"github.com/engage-bridge/engage-bridge/publisher"
+	"sync/atomic"
 )
 
 // Errors of the outer layers, each mapped to its answer in errors.go.
@@ -21,9 +20,9 @@ var (
 
 // receive runs the outer layers in the order of SPEC §4 (source address,
 // body size, custom token), takes an in-flight slot, reads the body once
-// and hands it to Accept. The slot is taken before the body is read, so
-// MaxInFlight also bounds the memory held by bodies: at most MaxInFlight ×
-// MaxBodyBytes. The price is that an unsigned request arriving while the
+// and hands it to Accept. The slot is taken before the body is read and
+// given back with the body, when Accept releases it, so MaxInFlight also
+// bounds the memory held by bodies: at most MaxInFlight × MaxBodyBytes. The price is that an unsigned request arriving while the
 // bridge is full is answered 429 rather than 401; nothing is published
 // either way.
 func (h *Handler) receive(r *http.Request) (res Result, err error) {
@@ -44,24 +43,40 @@ func (h *Handler) receive(r *http.Request) (res Result, err error) {
 		return res, ErrOverloaded
 	}
 	h.metrics.InFlight(1)
-	defer func() {
+	// The slot and the body are held until the publisher hands the record
+	// back, which may be after the answer (a sender that left, a publish
+	// that timed out while its request was in flight): so MaxInFlight ×
+	// MaxBodyBytes bounds the bodies held by the publisher too.
+	var body []byte
+	var released atomic.Bool
+	free := func(recycle bool) {
+		if !released.CompareAndSwap(false, true) {
+			return
+		}
+		if recycle {
+			h.bodies.put(body)
+		}
 		<-h.slots
 		h.metrics.InFlight(-1)
+	}
+	release := func() { free(true) }
+	defer func() {
+		// A panic may have left the record with the publisher or not: give
+		// the slot back (serve answers 500), but never recycle a body that
+		// a request might still carry; the collector takes it.
+		if p := recover(); p != nil {
+			free(false)
+			panic(p)
+		}
 	}()
-
-	body, err := h.bodies.read(r.Body, r.ContentLength, h.cfg.MaxBodyBytes)
+	body, err = h.bodies.read(r.Body, r.ContentLength, h.cfg.MaxBodyBytes)
 	if err != nil {
-		h.bodies.put(body)
+		release()
 		return res, err
 	}
 	ip := res.ClientIP
-	res, err = h.Accept(r.Context(), r.Header, body)
+	res, err = h.Accept(r.Context(), r.Header, body, release)
 	res.ClientIP = ip
-	// The publisher may still hold the body when a publish was abandoned
-	// (ErrUnavailable): only recycle it when no record can refer to it.
-	if !res.publishAttempted || err == nil || errors.Is(err, publisher.ErrRejected) {
-		h.bodies.put(body)
-	}
 	return res, err
 }
 

@@ -123,3 +123,32 @@ func names(spans tracetest.SpanStubs) []string {
 	}
 	return n
 }
+
+// TestTracestateNotWritten (issue 14, defect 7): the signature does not
+// cover a request's tracestate, so it must never reach a record; only the
+// bridge's own traceparent is written.
+func TestTracestateNotWritten(t *testing.T) {
+	tp, _ := tracing.NewWithProcessor(context.Background(), tracing.Config{Enabled: true}, sdktrace.NewSimpleSpanProcessor(tracetest.NewInMemoryExporter()))
+	defer tp.Shutdown(context.Background())
+	b := newTestHandler(t, nil)
+	b.h.tracer, b.h.proc.tracer = tp.Tracer("test"), tp.Tracer("test")
+	body := example(t, schemas.EventContactDeleted)
+	h := signed(t, "msg_tracestate", body)
+	h.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	h.Set("tracestate", "vendor=chosen-by-the-sender")
+	h.Set("baggage", "k=chosen-by-the-sender")
+	post(t, b, "POST", "/webhooks/engage", h, body, "")
+	published := b.pub.published()
+	if len(published) != 1 {
+		t.Fatalf("%d records published, want 1", len(published))
+	}
+	headers := headerMap(published[0].Headers)
+	if _, ok := headers["traceparent"]; !ok {
+		t.Error("no traceparent written with tracing on")
+	}
+	for k, v := range headers {
+		if strings.Contains(v, "chosen-by-the-sender") || k == "tracestate" || k == "baggage" {
+			t.Errorf("record header %s = %q: a value the sender chose", k, v)
+		}
+	}
+}

@@ -23,12 +23,12 @@ func BenchmarkLonePublish(b *testing.B) {
 	b.Run("publisher", func(b *testing.B) {
 		p := newPublisher(b, c.ListenAddrs())
 		m := Message{Topic: "t", Key: []byte("515c1b2a-7124-4bb9-826b-aedbbe5da8c4"), Value: value}
-		if _, err := p.Publish(ctx, m); err != nil {
+		if _, err := p.Publish(ctx, m, nil); err != nil {
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := p.Publish(ctx, m); err != nil {
+			if _, err := p.Publish(ctx, m, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -42,9 +42,9 @@ var (
 	ErrMissingTopic = errors.New("missing topic")
 )
 
-// Message is one record to write. The publisher keeps references to Key,
-// Value and header values until the record is acknowledged or abandoned:
-// if Publish returns ErrUnavailable the caller must not reuse them.
+// Message is one record to write. The publisher refers to Key, Value and
+// header values until it hands the record back through Publish's done
+// callback; only then may the caller reuse them.
 type Message struct {
 	Topic   string
 	Key     []byte
@@ -74,8 +74,11 @@ type Config struct {
 	// never hit the broker limit while a 1 MiB webhook still goes through
 	// alone on a topic created by `engage-bridge topics`.
 	MaxBatchBytes int
-	// RequestTimeout bounds one produce round trip. Default 10 s; the
-	// caller's context usually ends a publish sooner.
+	// RequestTimeout bounds one produce round trip. Default 10 s. A
+	// request is not cut short when its callers leave (their contexts end
+	// their wait, not the request): until it ends, its partitions take no
+	// other request, so that order holds, and its records stay the
+	// publisher's, so that callers can account for their memory.
 	RequestTimeout time.Duration
 	// MetadataTTL bounds how long partition counts and leaders are cached.
 	// Default 6 s (kafka-go's own default).
@@ -216,27 +219,58 @@ func New(cfg Config, log zerolog.Logger) (*Publisher, error) {
 
 // Publish writes m and returns once Kafka acknowledged it with acks=all,
 // or with an error wrapping ErrUnavailable or ErrRejected. The context
-// bounds the wait: when it ends first, Publish returns ErrUnavailable and
-// the record may or may not be written (at least once, never at most once).
-func (p *Publisher) Publish(ctx context.Context, m Message) (Ack, error) {
+// bounds the wait: when it ends first, Publish returns ErrUnavailable.
+//
+// done hands the record back, as franz-go's Produce promise does: it is
+// called exactly once, with the record's final outcome, when the publisher
+// no longer refers to m. That is before Publish returns, except when ctx
+// ended while a request carrying m was in flight: the record stays the
+// publisher's until that request resolves, and done then says whether
+// Kafka acknowledged it after all (the caller has been told
+// ErrUnavailable; at least once, never at most once). A record whose
+// caller left before it went out is dropped and never written. done runs
+// on a publisher goroutine, possibly with the publisher's lock held: it
+// must be quick and must not call the Publisher. It may be nil.
+func (p *Publisher) Publish(ctx context.Context, m Message, done func(Ack, error)) (Ack, error) {
+	if done == nil {
+		done = func(Ack, error) {}
+	}
+	if err := ctx.Err(); err != nil {
+		err = fmt.Errorf("%w: gave up before publishing: %w", ErrUnavailable, err)
+		done(Ack{}, err)
+		return Ack{}, err
+	}
 	t, err := p.topic(ctx, m.Topic)
 	if err != nil {
+		done(Ack{}, err)
 		return Ack{}, err
 	}
 	partition := int32(p.balancer.Balance(kafka.Message{Key: m.Key}, t.partitions...))
 
-	w := &waiter{ctx: ctx, msg: m, time: time.Now(), done: make(chan result, 1)}
+	w := &waiter{ctx: ctx, msg: m, time: time.Now(), done: done, result: make(chan result, 1)}
 	if err := p.enqueue(partitionKey{m.Topic, partition}, t.leaders[partition], w); err != nil {
+		done(Ack{}, err)
 		return Ack{}, err
 	}
 	select {
-	case r := <-w.done:
-		return Ack{Partition: partition, Offset: r.offset}, r.err
+	case r := <-w.result:
+		return r.ack, r.err
 	case <-ctx.Done():
-		if last := w.last.Load(); last != nil {
-			return Ack{}, fmt.Errorf("%w: no acknowledgement before the deadline (%w), last attempt: %w", ErrUnavailable, ctx.Err(), *last)
-		}
-		return Ack{}, fmt.Errorf("%w: no acknowledgement before the deadline: %w", ErrUnavailable, ctx.Err())
+	}
+	// A record still queued is dropped now, so that it holds no memory
+	// after its caller left; one in a request stays until the request
+	// resolves (its partition's order depends on it).
+	p.mu.Lock()
+	if w.state == queued {
+		w.q.remove(w)
+		w.finish(0, w.gaveUp())
+	}
+	p.mu.Unlock()
+	select {
+	case r := <-w.result:
+		return r.ack, r.err
+	default:
+		return Ack{}, w.gaveUp()
 	}
 }
 
@@ -343,6 +377,7 @@ func (p *Publisher) enqueue(key partitionKey, leader int32, w *waiter) error {
 		q = &queue{key: key, leader: leader}
 		p.queues[key] = q
 	}
+	w.q, w.state = q, queued
 	q.pending = append(q.pending, w)
 	p.schedule(q)
 	return nil

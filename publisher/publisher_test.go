@@ -40,7 +40,7 @@ func publish(t testing.TB, p *Publisher, m Message, timeout time.Duration) (Ack,
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	return p.Publish(ctx, m)
+	return p.Publish(ctx, m, nil)
 }
 
 func TestPublishRecord(t *testing.T) {
@@ -543,7 +543,7 @@ func publishUntil(p *Publisher, stop <-chan struct{}, ok, failed *atomic.Int32) 
 				default:
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-				_, err := p.Publish(ctx, Message{Topic: "t", Key: keyFor(0, 2), Value: []byte("{}")})
+				_, err := p.Publish(ctx, Message{Topic: "t", Key: keyFor(0, 2), Value: []byte("{}")}, nil)
 				cancel()
 				if err == nil {
 					ok.Add(1)
@@ -692,5 +692,75 @@ func TestOlderLayoutDoesNotOverwriteNewer(t *testing.T) {
 	newest := &topicMeta{partitions: []int{0}, leaders: []int32{3}, fetch: 3}
 	if got := p.storeLayout("engage.contact", newest); got != newest || p.queues[key].leader != 3 {
 		t.Error("a newer fetch's layout was not stored")
+	}
+}
+
+// TestTimedOutPublishKeepsOrder (issue 14, defect 11): when a caller gives
+// up while its record's request is in flight, the partition stays blocked
+// until that request resolves, so a newer record of the same key cannot be
+// appended before the older one.
+func TestTimedOutPublishKeepsOrder(t *testing.T) {
+	// A broker that lets a newer request overtake one it holds (on another
+	// connection, or a real broker's purgatory): order is the client's job.
+	c := kafkatest.Cluster(t, kfake.SleepOutOfOrder())
+	kafkatest.CreateTopic(t, c, "t", 1, nil)
+	p := newPublisher(t, c.ListenAddrs())
+	if _, err := publish(t, p, Message{Topic: "t", Key: []byte("k"), Value: []byte("first")}, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// The next produce request is held by the broker until released, then
+	// appended as usual: an answer that comes after the caller's deadline.
+	release := make(chan struct{})
+	var once sync.Once
+	releaseOld := func() { once.Do(func() { close(release) }) }
+	defer releaseOld()
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.SleepControl(func() { <-release })
+		return nil, nil, false
+	})
+	type outcome struct {
+		ack Ack
+		err error
+	}
+	handedBack := make(chan outcome, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := p.Publish(ctx, Message{Topic: "t", Key: []byte("k"), Value: []byte("older")}, func(ack Ack, err error) {
+		handedBack <- outcome{ack, err}
+	})
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("publish held by the broker: %v, want ErrUnavailable", err)
+	}
+	newer := make(chan error, 1)
+	var newerAck Ack
+	go func() {
+		var err error
+		newerAck, err = publish(t, p, Message{Topic: "t", Key: []byte("k"), Value: []byte("newer")}, 5*time.Second)
+		newer <- err
+	}()
+	// The broker answers the older request once the newer record was
+	// acknowledged (which must not happen first) or after a while.
+	select {
+	case err = <-newer:
+		releaseOld()
+	case <-time.After(300 * time.Millisecond):
+		releaseOld()
+		err = <-newer
+	}
+	if err != nil {
+		t.Fatalf("newer publish: %v", err)
+	}
+	// The older record's caller was told 503; the hand-back says Kafka
+	// acknowledged it after all, before the newer one.
+	older := <-handedBack
+	if older.err != nil || older.ack.Offset >= newerAck.Offset {
+		t.Errorf("older record handed back with %+v, %v; newer acknowledged at %+v", older.ack, older.err, newerAck)
+	}
+	var got []string
+	for _, r := range kafkatest.ReadAll(t, c.ListenAddrs(), 3, 5*time.Second, "t") {
+		got = append(got, string(r.Value))
+	}
+	if diff := cmp.Diff([]string{"first", "older", "newer"}, got); diff != "" {
+		t.Errorf("records in partition order (-want +got):\n%s", diff)
 	}
 }

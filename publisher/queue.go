@@ -66,21 +66,55 @@ type batch struct {
 // broker's socket.request.max.bytes (100 MiB by default).
 const maxRequestBytes = 16 << 20
 
-// waiter is one Publish call waiting for its record's acknowledgement.
+// waiter is one Publish call's record, from Publish until done is called.
 type waiter struct {
 	ctx  context.Context
 	msg  Message
 	time time.Time
-	done chan result           // buffered: the sender never blocks on a waiter that left
-	last atomic.Pointer[error] // why the latest attempt failed, for a timeout's message
+	q    *queue // its partition's queue; guarded by the Publisher's mutex
+	// state is where the record is; guarded by the Publisher's mutex.
+	state  waiterState
+	done   func(Ack, error)      // the caller's hand-back, called once by finish
+	result chan result           // buffered: the sender never blocks on a caller that left
+	last   atomic.Pointer[error] // why the latest attempt failed, for a timeout's message
 }
+
+type waiterState int
+
+const (
+	queued   waiterState = iota // in q.pending
+	sent                        // in a request in flight
+	finished                    // handed back
+)
 
 type result struct {
-	offset int64
-	err    error
+	ack Ack
+	err error
 }
 
-func (w *waiter) finish(offset int64, err error) { w.done <- result{offset, err} }
+// finish hands the record back to its caller. The caller holds p.mu (or
+// the waiter was never enqueued).
+func (w *waiter) finish(offset int64, err error) {
+	if w.state == finished {
+		return
+	}
+	w.state = finished
+	var ack Ack
+	if err == nil {
+		ack = Ack{Partition: w.q.key.partition, Offset: offset}
+	}
+	w.done(ack, err)
+	w.result <- result{ack, err}
+}
+
+// gaveUp is the error of a record whose caller left before Kafka
+// acknowledged it.
+func (w *waiter) gaveUp() error {
+	if last := w.last.Load(); last != nil {
+		return fmt.Errorf("%w: no acknowledgement before the deadline (%w), last attempt: %w", ErrUnavailable, w.ctx.Err(), *last)
+	}
+	return fmt.Errorf("%w: no acknowledgement before the deadline: %w", ErrUnavailable, w.ctx.Err())
+}
 
 func (w *waiter) size() int {
 	n := len(w.msg.Key) + len(w.msg.Value) + 32
@@ -237,9 +271,9 @@ func (p *Publisher) collect(s *sender, now time.Time) ([]batch, time.Duration) {
 }
 
 // take removes the next batch from the queue, at most limit bytes unless a
-// single record is larger, skipping waiters that already left: nothing is
-// written after everyone gave up on it, except what an ambiguous earlier
-// attempt may already have written.
+// single record is larger, handing back records whose callers already
+// left: nothing is written after everyone gave up on it. The caller holds
+// p.mu.
 func (q *queue) take(limit int) ([]*waiter, int) {
 	q.pending = live(q.pending)
 	most := len(q.pending)
@@ -257,9 +291,29 @@ func (q *queue) take(limit int) ([]*waiter, int) {
 		n++
 	}
 	waiters := slices.Clone(q.pending[:n])
+	for _, w := range waiters {
+		w.state = sent
+	}
 	clear(q.pending[:n])
 	q.pending = q.pending[n:]
 	return waiters, bytes
+}
+
+// requeue puts records back at the head of the queue, in order, handing
+// back those whose callers left. The caller holds p.mu.
+func (q *queue) requeue(waiters []*waiter) {
+	waiters = live(waiters)
+	for _, w := range waiters {
+		w.state = queued
+	}
+	q.pending = append(waiters, q.pending...)
+}
+
+// remove drops a queued record. The caller holds p.mu.
+func (q *queue) remove(w *waiter) {
+	if i := slices.Index(q.pending, w); i >= 0 {
+		q.pending = slices.Delete(q.pending, i, i+1)
+	}
 }
 
 // backoff between attempts at one partition's records: short first,
@@ -313,7 +367,7 @@ func (p *Publisher) settle(b batch, base int64, err error, now time.Time) (leade
 	case isTooLarge(err) && len(b.waiters) > 1:
 		// One oversized record must not fail the records batched with it:
 		// send each alone, in order, so only the culprit fails.
-		q.pending = append(b.waiters, q.pending...)
+		q.requeue(b.waiters)
 		q.alone = len(b.waiters)
 	case isPermanent(err):
 		p.log.Error().Str("topic", key.topic).Int32("partition", key.partition).
@@ -333,7 +387,7 @@ func (p *Publisher) settle(b batch, base int64, err error, now time.Time) (leade
 		for _, w := range b.waiters {
 			w.last.Store(&err)
 		}
-		q.pending = append(b.waiters, q.pending...)
+		q.requeue(b.waiters)
 		q.retryAt = now.Add(backoff(q.attempts))
 		q.attempts++
 		return leaderError(err)
@@ -341,11 +395,15 @@ func (p *Publisher) settle(b batch, base int64, err error, now time.Time) (leade
 	return false
 }
 
+// live hands back the records whose callers left and returns the others.
+// The caller holds p.mu.
 func live(waiters []*waiter) []*waiter {
 	out := waiters[:0]
 	for _, w := range waiters {
 		if w.ctx.Err() == nil {
 			out = append(out, w)
+		} else {
+			w.finish(0, w.gaveUp())
 		}
 	}
 	clear(waiters[len(out):])
@@ -362,30 +420,28 @@ func finishAll(waiters []*waiter, err error) {
 var errNoAnswer = errors.New("the broker's answer left out the partition")
 
 // produce sends one request with acks=all carrying every batch, and
-// returns each batch's first offset or error. The request runs under the
-// most patient waiter's context values (a trace, for instance) but not its
-// cancellation: records shared with other waiters must not be cut off when
-// one of them leaves. It ends at that waiter's deadline, within
-// RequestTimeout, or when the publisher is aborted.
+// returns each batch's first offset or error. The request runs under a
+// waiter's context values (a trace, for instance) but not its
+// cancellation or deadline: it ends when the broker answers, after
+// RequestTimeout, or when the publisher is aborted. Its partitions take no
+// other request meanwhile, so that a record whose caller gave up cannot
+// be appended after a newer record of its partition (docs/consumers.md,
+// Ordering).
 func (p *Publisher) produce(batches []batch) (offsets []int64, errs []error, whole bool) {
 	offsets, errs = make([]int64, len(batches)), make([]error, len(batches))
 	deadline := time.Now().Add(p.cfg.RequestTimeout)
-	patient := batches[0].waiters[0]
-	latest := time.Time{}
-	n, nh := 0, 0
+	n, nh, size := 0, 0, 0
 	for _, b := range batches {
 		n += len(b.waiters)
 		for _, w := range b.waiters {
 			nh += len(w.msg.Headers)
-			if d, ok := w.ctx.Deadline(); ok && d.After(latest) {
-				latest, patient = d, w
+			size += len(w.msg.Key) + len(w.msg.Value)
+			for _, h := range w.msg.Headers {
+				size += len(h.Value)
 			}
 		}
 	}
-	if !latest.IsZero() && latest.Before(deadline) {
-		deadline = latest
-	}
-	ctx, cancel := context.WithDeadline(context.WithoutCancel(patient.ctx), deadline)
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(batches[0].waiters[0].ctx), deadline)
 	defer cancel()
 	defer context.AfterFunc(p.aborted, cancel)()
 
@@ -396,16 +452,27 @@ func (p *Publisher) produce(batches []batch) (offsets []int64, errs []error, who
 		Acks:    int16(kafka.RequireAll),
 		Timeout: int32(max(time.Until(deadline).Milliseconds()*9/10, 1)),
 	}
+	// kafka-go gets a copy of every byte: its connection may encode a
+	// request after RoundTrip gave up on it (the request waited behind
+	// another on the connection), so the callers' buffers, handed back
+	// when this returns, must not be what it reads. One allocation for the
+	// whole request, garbage once kafka-go is done with it.
+	data := make([]byte, 0, size)
+	clone := func(b []byte) []byte {
+		from := len(data)
+		data = append(data, b...)
+		return data[from:len(data):len(data)]
+	}
 	records := make([]kafka.Record, 0, n)
 	headers := make([]kafka.Header, 0, nh) // every record's headers, in one allocation
 	for _, b := range batches {
 		from := len(records)
 		for _, w := range b.waiters {
-			r := kafka.Record{Time: w.time, Key: kafka.NewBytes(w.msg.Key), Value: kafka.NewBytes(w.msg.Value)}
+			r := kafka.Record{Time: w.time, Key: kafka.NewBytes(clone(w.msg.Key)), Value: kafka.NewBytes(clone(w.msg.Value))}
 			if len(w.msg.Headers) > 0 {
 				h0 := len(headers)
 				for _, h := range w.msg.Headers {
-					headers = append(headers, kafka.Header{Key: h.Key, Value: h.Value})
+					headers = append(headers, kafka.Header{Key: h.Key, Value: clone(h.Value)})
 				}
 				r.Headers = headers[h0:len(headers):len(headers)]
 			}

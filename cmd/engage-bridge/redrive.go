@@ -110,7 +110,7 @@ Example:
 
 	published, still := 0, 0
 	n, err := ops.NewGroupConsumer(*group, dlq).Run(ctx, func(ctx context.Context, r kafkaops.Record) error {
-		res, err := proc.Process(ctx, deliveryOf(r), r.Value)
+		res, err := proc.Process(ctx, deliveryOf(r), r.Value, nil)
 		if err != nil {
 			return err // not committed: the next run tries again
 		}

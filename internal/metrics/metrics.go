@@ -77,7 +77,7 @@ func New() *Metrics {
 		}, []string{"event_type"}),
 		publishDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "kafka_publish_duration_seconds",
-			Help:    "Time Kafka took to acknowledge a record with acks=all, by result (ok, unavailable, rejected).",
+			Help:    "Time Kafka took to acknowledge a record with acks=all, by result (ok, unavailable, rejected, client_closed: the sender left first).",
 			Buckets: durationBuckets(),
 		}, []string{"result"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
