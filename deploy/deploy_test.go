@@ -34,7 +34,7 @@ import (
 )
 
 // variables returns the configuration variables the README documents
-// (the table of SPEC §3, kept equal to the code by the cmd tests).
+// (the table of docs/contract.md#configuration, kept equal to the code by the cmd tests).
 func variables(t *testing.T) map[string]bool {
 	t.Helper()
 	readme, err := os.ReadFile("../README.md")
@@ -90,7 +90,7 @@ func loadCompose(t *testing.T, env map[string]string, profiles ...string) (*type
 // TestCompose loads docker-compose.yml with the compose-spec loader (the
 // one docker compose uses) and checks that it runs Kafka in KRaft mode, a
 // one-shot topic creation before the bridge, the bridge with variables of
-// SPEC §3 and the ports they name, and a web UI under a profile.
+// docs/contract.md#configuration and the ports they name, and a web UI under a profile.
 func TestCompose(t *testing.T) {
 	if _, err := loadCompose(t, map[string]string{}); err == nil || !strings.Contains(err.Error(), "BRIDGE_SIGNING_SECRETS") {
 		t.Errorf("without BRIDGE_SIGNING_SECRETS the compose file loads (err %v); it must refuse, naming the variable", err)
@@ -145,7 +145,7 @@ func TestCompose(t *testing.T) {
 	}
 	for k := range bridge.Environment {
 		if !vars[k] {
-			t.Errorf("bridge: %s is not a variable of SPEC §3 (README configuration table)", k)
+			t.Errorf("bridge: %s is not a variable of docs/contract.md#configuration (README configuration table)", k)
 		}
 	}
 	for _, required := range []string{"BRIDGE_SIGNING_SECRETS", "BRIDGE_KAFKA_BROKERS"} {
@@ -187,7 +187,7 @@ func TestCompose(t *testing.T) {
 	}
 	for k := range topics.Environment {
 		if !vars[k] {
-			t.Errorf("topics: %s is not a variable of SPEC §3", k)
+			t.Errorf("topics: %s is not a variable of docs/contract.md#configuration", k)
 		}
 	}
 
@@ -352,7 +352,7 @@ func TestKubernetes(t *testing.T) {
 	for _, e := range c.Env {
 		env[e.Name] = e.Value
 		if !vars[e.Name] && e.Name != "GOMEMLIMIT" && !strings.HasPrefix(e.Name, "OTEL_") {
-			t.Errorf("container env %s is not a variable of SPEC §3", e.Name)
+			t.Errorf("container env %s is not a variable of docs/contract.md#configuration", e.Name)
 		}
 		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef == nil && e.ValueFrom.ResourceFieldRef == nil {
 			t.Errorf("env %s: unexpected source %+v", e.Name, e.ValueFrom)
@@ -361,7 +361,7 @@ func TestKubernetes(t *testing.T) {
 	cm := one[*corev1.ConfigMap](t, m, "ConfigMap")
 	for k := range cm.Data {
 		if !vars[k] {
-			t.Errorf("ConfigMap key %s is not a variable of SPEC §3", k)
+			t.Errorf("ConfigMap key %s is not a variable of docs/contract.md#configuration", k)
 		}
 		if (strings.Contains(k, "PASSWORD") || strings.Contains(k, "SECRET") || strings.Contains(k, "KEY")) && !strings.HasSuffix(k, "_FILE") {
 			t.Errorf("ConfigMap key %s: secrets belong in the Secret", k)

@@ -401,7 +401,7 @@ func (p *Processor) publishTraced(ctx context.Context, msg publisher.Message, re
 	defer span.End()
 	// Only a span of our own is propagated: a tracer that records nothing
 	// hands back its parent's context, which must not reach the record
-	// (SPEC §5.1: traceparent only when tracing is on).
+	// (docs/contract.md#event-record: traceparent only when tracing is on).
 	if sc := span.SpanContext(); sc.IsValid() && !sc.Equal(parent) {
 		tracing.Propagator().Inject(ctx, headerCarrier{&msg.Headers})
 	}

@@ -556,7 +556,7 @@ func recordInputs(t testing.TB) (Delivery, schemas.Envelope, string) {
 	return Delivery{ID: "msg_p5jXN8AQM9LWM0D4loKWxJek", Timestamp: "1614265330"}, env, contactID
 }
 
-// BenchmarkBuildRecord is the record step alone: the headers of SPEC §5.1
+// BenchmarkBuildRecord is the record step alone: the headers of docs/contract.md#event-record
 // (svix, engage-*, CloudEvents) for a parsed contact.updated envelope.
 func BenchmarkBuildRecord(b *testing.B) {
 	d, env, contactID := recordInputs(b)

@@ -36,7 +36,7 @@ const (
 // its answer (nginx's 499); the sender never sees it.
 const statusClientClosed = 499
 
-// answerFor is the one place that decides the HTTP answer (SPEC §4). It
+// answerFor is the one place that decides the HTTP answer (docs/contract.md#http-answers). It
 // never answers 3xx or 410: Svix treats a redirect as a failure and a
 // Standard Webhooks sender may disable an endpoint on 410.
 func answerFor(res Result, err error) answer {
@@ -72,7 +72,7 @@ func answerFor(res Result, err error) answer {
 		return answer{statusClientClosed, `{"error":"client_closed"}`, false, outcomeClientClosed}
 	case errors.Is(err, publisher.ErrRejected):
 		// Refused for good, yet answered 503 so that Svix keeps retrying
-		// for ~27 h while an operator fixes the topic (SPEC §4).
+		// for ~27 h while an operator fixes the topic (docs/contract.md#http-answers).
 		return answer{http.StatusServiceUnavailable, `{"error":"unavailable"}`, true, outcomeRejected}
 	case errors.Is(err, publisher.ErrUnavailable):
 		return answer{http.StatusServiceUnavailable, `{"error":"unavailable"}`, true, outcomeUnavailable}

@@ -10,7 +10,7 @@ import (
 	"github.com/engage-bridge/engage-bridge/publisher"
 )
 
-// TestAnswerFor covers every row of SPEC §4, and wrapped errors.
+// TestAnswerFor covers every row of docs/contract.md#http-answers, and wrapped errors.
 func TestAnswerFor(t *testing.T) {
 	tests := []struct {
 		name       string

@@ -18,7 +18,7 @@ var (
 	ErrBodyRead     = errors.New("reading the request body failed")
 )
 
-// receive runs the outer layers in the order of SPEC §4 (source address,
+// receive runs the outer layers in the order of docs/contract.md#http-answers (source address,
 // body size, custom token), takes an in-flight slot, reads the body once
 // and hands it to Accept. The slot is taken before the body is read and
 // given back with the body, when Accept releases it, so MaxInFlight also

@@ -8,7 +8,7 @@ import (
 	"github.com/engage-bridge/engage-bridge/schemas"
 )
 
-// Dead-letter reasons (SPEC §5.3), the engage-dlq-reason header and the
+// Dead-letter reasons (docs/contract.md#dead-letter-reasons), the engage-dlq-reason header and the
 // `reason` of a deadlettered answer.
 const (
 	DLQInvalidJSON      = "invalid_json"
@@ -17,8 +17,8 @@ const (
 	DLQNoEncryptionKey  = "no_encryption_key"
 	DLQDecryptFailed    = "decrypt_failed"
 	DLQInvalidPayload   = "invalid_payload"
-	// DLQInvalidTopic is not in SPEC §5.3: the routes file's template made
-	// a name Kafka would refuse (SPEC §6 says dead-letter it).
+	// DLQInvalidTopic: the routes file's template made a name Kafka would
+	// refuse (docs/contract.md#routing says dead-letter it).
 	DLQInvalidTopic = "invalid_topic"
 )
 
@@ -64,7 +64,7 @@ type headerBuilder struct {
 	buf     []byte
 }
 
-// maxHeaders is the most headers a record gets from us: SPEC §5.1's event
+// maxHeaders is the most headers a record gets from us: docs/contract.md#event-record's event
 // headers.
 const maxHeaders = 13
 
@@ -97,7 +97,7 @@ func (b *headerBuilder) done() []publisher.Header {
 	return b.headers[:b.n:b.n]
 }
 
-// eventHeaders are the headers of an event record (SPEC §5.1), including
+// eventHeaders are the headers of an event record (docs/contract.md#event-record), including
 // the CloudEvents Kafka binding in binary mode.
 func eventHeaders(d Delivery, env *schemas.Envelope, contactID string, drift bool) []publisher.Header {
 	size := 2*len(d.ID) + len(d.Timestamp) + 2*len(env.EventType) + len(env.EventID) +
@@ -127,7 +127,7 @@ func eventHeaders(d Delivery, env *schemas.Envelope, contactID string, drift boo
 // maxDetail bounds engage-dlq-detail.
 const maxDetail = 200
 
-// deadLetterHeaders are the headers of a dead-letter record (SPEC §5.2).
+// deadLetterHeaders are the headers of a dead-letter record (docs/contract.md#dead-letter-record).
 // The detail is our own error text, which never quotes the body.
 func deadLetterHeaders(d Delivery, reason string, cause error, eventType, tenant string) []publisher.Header {
 	detail := cause.Error()

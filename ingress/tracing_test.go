@@ -88,7 +88,7 @@ func TestTracingContinuesIncomingTrace(t *testing.T) {
 }
 
 // TestTracingOff: without a tracer no traceparent header is written, not
-// even the one a request arrived with (SPEC §5.1: only when tracing is on),
+// even the one a request arrived with (docs/contract.md#event-record: only when tracing is on),
 // and the way serve turns tracing off (a disabled provider's tracer) is
 // the same as no tracer at all.
 func TestTracingOff(t *testing.T) {

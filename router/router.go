@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-// Default topic names (SPEC §6).
+// Default topic names (docs/contract.md#routing).
 const (
 	DefaultFallback   = "engage.unrouted"
 	DefaultDeadLetter = "engage.deadletter"

@@ -12,7 +12,7 @@ const (
 	HeaderWebhookSignature = "webhook-signature"
 )
 
-// Kafka record headers written by the bridge (SPEC §5). The svix-id and
+// Kafka record headers written by the bridge (docs/contract.md#event-record). The svix-id and
 // svix-timestamp record headers carry the delivery's id and attempt time
 // whichever request header set brought them.
 const (

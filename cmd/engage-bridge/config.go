@@ -32,7 +32,7 @@ type config struct {
 	LogFormat   string
 }
 
-// bridgeConfig reads every variable of SPEC §3 for serve and dev.
+// bridgeConfig reads every variable of docs/contract.md#configuration for serve and dev.
 func (v *values) bridgeConfig(brokersRequired bool) config {
 	var c config
 	c.Listen = v.listenAddr("BRIDGE_LISTEN")

@@ -38,7 +38,7 @@ func writeFile(t *testing.T, name, text string) string {
 	return path
 }
 
-// TestConfigValidation covers every variable of SPEC §3 with good values
+// TestConfigValidation covers every variable of docs/contract.md#configuration with good values
 // (and what they turn into) and bad ones, with the exact message a user
 // sees on stderr before serve exits 2.
 func TestConfigValidation(t *testing.T) {

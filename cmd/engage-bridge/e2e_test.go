@@ -116,7 +116,7 @@ func mustPayload(t *testing.T, value []byte) []byte {
 }
 
 // assertNoPersonalData: the log of a whole run holds no payload value, no
-// contactId and no secret (SPEC §8.4).
+// contactId and no secret (docs/contract.md#invariants).
 func assertNoPersonalData(t *testing.T, logs string) {
 	t.Helper()
 	if !strings.Contains(logs, `"message":"webhook"`) {
@@ -134,7 +134,7 @@ func assertNoPersonalData(t *testing.T, logs string) {
 	}
 }
 
-// TestEndToEndEveryRow sends a request for every row of SPEC §4 to a real
+// TestEndToEndEveryRow sends a request for every row of docs/contract.md#http-answers to a real
 // server and checks the answer, then reads every topic to check that what
 // was answered 2xx is there and nothing else is.
 func TestEndToEndEveryRow(t *testing.T) {

@@ -25,7 +25,7 @@ import (
 	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
 )
 
-// The fault suite (SPEC §8, issue 7): each test sends a bounded stream of
+// The fault suite (docs/contract.md#invariants, issue 7): each test sends a bounded stream of
 // signed deliveries that retry as Svix does (same svix-id, fresh timestamp
 // and signature, Svix's schedule compressed 3600 times), injects one fault
 // in the middle, then reads every topic back and asserts the invariants:

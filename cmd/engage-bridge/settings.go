@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// setting is one configuration variable of SPEC §3. Each has a flag named
+// setting is one configuration variable of docs/contract.md#configuration. Each has a flag named
 // after it (BRIDGE_KAFKA_BROKERS is --kafka-brokers); a flag wins over the
 // environment, the environment over the default.
 type setting struct {

@@ -11,7 +11,7 @@ import (
 	"github.com/engage-bridge/engage-bridge/router"
 )
 
-// The example of SPEC §6.
+// The example of docs/contract.md#routing.
 const specExample = `routes:
   - match: ["contact.*"]
     topic: engage.contact
