@@ -147,6 +147,9 @@ func runLoad(ctx context.Context, o sendOptions, lo loadOptions, stdout io.Write
 		return loadResult{}, err
 	}
 	transport := &http.Transport{
+		// Svix sends no Accept-Encoding; Go's transport would add gzip,
+		// and some servers (Benthos) then compress every answer.
+		DisableCompression:  true,
 		MaxIdleConns:        lo.concurrency,
 		MaxIdleConnsPerHost: lo.concurrency,
 		IdleConnTimeout:     90 * time.Second,

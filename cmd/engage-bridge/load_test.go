@@ -4,8 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
 )
@@ -72,5 +78,43 @@ func TestSendLoad(t *testing.T) {
 	// The bodies are a pool of 2 × 2048, each with its own contactId.
 	if want := min(len(ids), 2*2048) * 9 / 10; len(keys) < want {
 		t.Errorf("%d distinct contactIds among %d records, want at least %d: the contactIds are not random", len(keys), len(ids), want)
+	}
+}
+
+// TestSendLoadRequestShape checks that the load sends what Svix sends and
+// nothing a server could treat differently: a Content-Length (not
+// chunked), no Expect: 100-continue, and no Accept-Encoding. Go's
+// transport adds "Accept-Encoding: gzip" unless told not to, and Benthos's
+// http_server then gzips every answer, even an empty one, with a fresh
+// compressor per request: that cost Benthos 4-5 times its throughput in
+// our benchmark (docs/performance.md#the-load-generator).
+func TestSendLoadRequestShape(t *testing.T) {
+	type shape struct {
+		AcceptEncoding   string
+		Expect           string
+		TransferEncoding string
+		ContentLength    bool
+	}
+	var (
+		mu   sync.Mutex
+		seen = map[shape]int{}
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		seen[shape{r.Header.Get("Accept-Encoding"), r.Header.Get("Expect"), strings.Join(r.TransferEncoding, ","), r.ContentLength > 0}]++
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	var out bytes.Buffer
+	args := []string{"send", "--load", "--url", srv.URL, "--secret", e2eSecret, "--warmup", "0s", "--concurrency", "2", "--duration", "5s", "--max-requests", "10"}
+	if err := run(context.Background(), args, envOf(nil), &out, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff(map[shape]int{{ContentLength: true}: 10}, seen); diff != "" {
+		t.Errorf("requests' shapes (-want +got):\n%s", diff)
 	}
 }
