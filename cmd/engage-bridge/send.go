@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 
 	svix "github.com/svix/svix-webhooks/go"
 
+	"github.com/engage-bridge/engage-bridge/internal/loadgen"
 	"github.com/engage-bridge/engage-bridge/internal/payloadcrypto"
 	"github.com/engage-bridge/engage-bridge/schemas"
 )
@@ -168,37 +168,11 @@ func (o sendOptions) deliveries() ([]delivery, error) {
 		return nil, &usageError{"send: --encrypt needs --encryption-key (or $BRIDGE_ENCRYPTION_KEY): " + err.Error()}
 	}
 	for i := range out {
-		if out[i].body, err = encryptBody(key, out[i].body); err != nil {
+		if out[i].body, err = loadgen.EncryptBody(key, out[i].body); err != nil {
 			return nil, fmt.Errorf("send: encrypting %s: %w", out[i].eventType, err)
 		}
 	}
 	return out, nil
-}
-
-// encryptBody does what Engage does with encryption on: the payload object
-// becomes a string holding base64url(IV || AES-256-CBC(payload JSON)) and
-// isEncrypted is true; the rest of the envelope stays readable. Keys come
-// out in alphabetical order, as in Engage's examples.
-func encryptBody(key payloadcrypto.Key, body []byte) ([]byte, error) {
-	var env map[string]json.RawMessage
-	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, err
-	}
-	var plain bytes.Buffer
-	if err := json.Compact(&plain, env["payload"]); err != nil {
-		return nil, err
-	}
-	iv := make([]byte, 16)
-	if _, err := rand.Read(iv); err != nil {
-		return nil, err
-	}
-	text, err := key.Encrypt(iv, plain.Bytes())
-	if err != nil {
-		return nil, err
-	}
-	env["payload"], _ = json.Marshal(text)
-	env["isEncrypted"] = json.RawMessage("true")
-	return json.Marshal(env)
 }
 
 // newMessageID returns an id shaped like Svix's: msg_ and 27 base62
