@@ -61,10 +61,10 @@ func runSend(ctx context.Context, args []string, getenv func(string) string, std
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Second, "how long to wait for each answer (Svix waits 15s)")
 	fs.IntVar(&o.count, "count", 1, "send each event this many times, each a new message")
 	var lo loadOptions
-	load := fs.Bool("load", false, "load mode: send the contact.updated (1.3 KB) and point.balance.updated (300 B) samples with random contactIds, each request a fresh svix-id, and print throughput and latency percentiles")
+	load := fs.Bool("load", false, "load mode (vegeta's library): send the contact.updated (1.3 KB) and point.balance.updated (300 B) samples with random contactIds, each request a fresh svix-id, and print throughput and latency percentiles")
 	fs.IntVar(&lo.concurrency, "concurrency", 64, "with --load: requests in flight (closed loop: workers; open loop: the most in flight)")
 	fs.DurationVar(&lo.duration, "duration", 10*time.Second, "with --load: how long to send")
-	fs.Float64Var(&lo.rate, "rate", 0, "with --load: requests a second, open loop, latency from each request's intended send time (0: closed loop)")
+	fs.Float64Var(&lo.rate, "rate", 0, "with --load: requests a second, open loop (vegeta's constant pacer; latency from each request's send time, with a warning when every worker was busy and the rate fell short) (0: closed loop)")
 	fs.IntVar(&lo.maxRequests, "max-requests", 10_000_000, "with --load: stop after this many requests")
 	fs.DurationVar(&lo.warmup, "warmup", time.Second, "with --load: unmeasured warm-up before the run")
 	lo.pool = 2048
