@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The repeatable benchmark (docs/performance.md): builds the bridge, a
-# standalone kfake broker, the verify-only sink and Benthos v4.27.0 (from
-# the Go module proxy, once), then runs every scenario against each target
-# 3 times on this machine and prints the medians and ratios.
+# standalone kfake broker, the verify-only sink, Benthos v4.27.0 and the
+# vegeta CLI (both from the Go module proxy, once), then runs every
+# scenario against each target with two load generators (send --load and
+# the vegeta CLI) 3 times on this machine and prints the medians and the
+# ratios per generator.
 #
 #   bench/run.sh                         # everything, 3 runs of 10 s
 #   bench/run.sh -runs 1 -duration 5s    # a quick look
@@ -18,6 +20,14 @@ go build -o bench/.bin/sink ./bench/sink
 if [ ! -x bench/.bin/benthos ]; then
   echo "building Benthos v4.27.0 (once; a few minutes)" >&2
   (cd bench/benthos && go build -o ../.bin/benthos .)
+fi
+# The second generator: the vegeta CLI at the version of the library in
+# go.mod (the runner decodes the CLI's results with it).
+vegeta_version=$(go list -m -f '{{.Version}}' github.com/tsenart/vegeta/v12)
+if [ ! -x bench/.bin/vegeta ] || [ "$(cat bench/.bin/vegeta.version 2>/dev/null)" != "$vegeta_version" ]; then
+  echo "building the vegeta CLI $vegeta_version (once)" >&2
+  GOBIN="$PWD/bench/.bin" go install "github.com/tsenart/vegeta/v12@$vegeta_version"
+  echo "$vegeta_version" > bench/.bin/vegeta.version
 fi
 go build -o bench/.bin/runner ./bench/runner
 out="bench/results/$(date -u +%Y%m%dT%H%M%SZ).json"

@@ -1,10 +1,19 @@
 // Command runner is the repeatable benchmark behind bench/run.sh. On one
-// machine it starts a kfake broker (its own process), a target, and the
-// load mode of `engage-bridge send`, for each scenario, target and run,
-// and prints throughput, latency percentiles, the target's CPU time per
-// request (from /proc/<pid>/stat) and its peak RSS (VmHWM), with medians
-// over the runs and our throughput as a ratio of the two references
-// measured in the same run:
+// machine it starts a kfake broker (its own process) and a target for each
+// scenario, target, generator and run, drives the target with one of two
+// load generators, and prints throughput, latency percentiles, the
+// target's CPU time per request (from /proc/<pid>/stat) and its peak RSS
+// (VmHWM), with medians over the runs and our throughput as a ratio of the
+// two references measured in the same run, per generator:
+//
+//   - send: `engage-bridge send --load` (vegeta's library, our targeter);
+//   - vegeta: the vegeta CLI, code nobody here wrote, fed targets signed
+//     beforehand (internal/loadgen writes them; -format json -lazy).
+//
+// Every ratio must agree within 15 % between the two generators; the
+// report says which do not.
+//
+// The references:
 //
 //   - sink: the ceiling of the machine, a server that reads the body,
 //     verifies the signature and answers 200 (bench/sink);
@@ -21,6 +30,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -32,6 +43,11 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/engage-bridge/engage-bridge/internal/loadgen"
+	"github.com/engage-bridge/engage-bridge/internal/payloadcrypto"
 )
 
 const (
@@ -51,19 +67,26 @@ type scenario struct {
 	BridgeEnv   []string // extra variables of the bridge
 }
 
+// The generators.
+const (
+	genSend   = "send"
+	genVegeta = "vegeta"
+)
+
+// warmup is each load's unmeasured start, with either generator.
+const warmup = 2 * time.Second
+
+// agreement is how far (relative) the two generators' ratios may differ.
+const agreement = 0.15
+
 type result struct {
-	Scenario   string  `json:"scenario"`
-	Target     string  `json:"target"`
-	Run        int     `json:"run"`
-	Requests   int64   `json:"requests"`
-	Errors     int64   `json:"errors"`
-	Throughput float64 `json:"throughput_per_s"`
-	P50        float64 `json:"p50_ms"`
-	P90        float64 `json:"p90_ms"`
-	P99        float64 `json:"p99_ms"`
-	P999       float64 `json:"p99_9_ms"`
-	Max        float64 `json:"max_ms"`
+	Scenario  string `json:"scenario"`
+	Target    string `json:"target"`
+	Generator string `json:"generator"`
+	Run       int    `json:"run"`
+	loadgen.Result
 	CPUPerReq  float64 `json:"cpu_us_per_request"`
+	GenCPU     float64 `json:"generator_cpu_us_per_request"` // the load generator's own CPU over the measured window
 	BrokerCPU  float64 `json:"broker_cpu_us_per_request"`
 	ServerP50  float64 `json:"server_p50_ms,omitempty"` // the bridge's own request duration histogram
 	ServerP99  float64 `json:"server_p99_ms,omitempty"`
@@ -105,23 +128,32 @@ func main() {
 	fmt.Printf("engage-bridge benchmark, %s, %s/%s, %d CPUs, %d runs of %v each\n\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), *runs, *duration)
 
+	gens := []string{genSend, genVegeta}
+	if _, err := os.Stat(filepath.Join(*bin, "vegeta")); err != nil {
+		fmt.Fprintln(os.Stderr, "runner: no vegeta binary; only send --load is measured, and no ratio is checked against a second generator")
+		gens = gens[:1]
+	}
 	var results []result
 	for run := 1; run <= *runs; run++ {
 		for _, s := range scenarios {
 			for _, target := range s.Targets {
-				r, err := measure(*bin, s, target, *duration)
-				if err != nil {
-					fmt.Fprintf(os.Stderr, "runner: %s / %s run %d: %v\n", s.Name, target, run, err)
-					os.Exit(1)
+				var hint float64 // send's throughput: how many targets vegeta needs
+				for _, gen := range gens {
+					r, err := measure(*bin, s, target, gen, *duration, hint)
+					if err != nil {
+						fmt.Fprintf(os.Stderr, "runner: %s / %s / %s run %d: %v\n", s.Name, target, gen, run, err)
+						os.Exit(1)
+					}
+					hint = r.Throughput
+					r.Run = run
+					results = append(results, r)
+					fmt.Fprintf(os.Stderr, "run %d %-22s %-8s %-6s %9.0f/s p50 %6.2fms p99 %6.2fms errors %d cpu %5.1fµs/req broker %5.1fµs/req generator %5.1fµs/req rss %5.1fMiB server p50 %.2fms p99 %.2fms\n",
+						run, s.Name, target, gen, r.Throughput, r.P50, r.P99, r.Errors, r.CPUPerReq, r.BrokerCPU, r.GenCPU, r.PeakRSSMiB, r.ServerP50, r.ServerP99)
 				}
-				r.Run = run
-				results = append(results, r)
-				fmt.Fprintf(os.Stderr, "run %d %-22s %-8s %9.0f/s p50 %6.2fms p99 %6.2fms errors %d cpu %5.1fµs/req broker %5.1fµs/req rss %5.1fMiB server p50 %.2fms p99 %.2fms\n",
-					run, s.Name, target, r.Throughput, r.P50, r.P99, r.Errors, r.CPUPerReq, r.BrokerCPU, r.PeakRSSMiB, r.ServerP50, r.ServerP99)
 			}
 		}
 	}
-	report(scenarios, results)
+	report(os.Stdout, scenarios, gens, results)
 	if *out != "" {
 		b, _ := json.MarshalIndent(results, "", "  ")
 		if err := os.WriteFile(*out, b, 0o644); err != nil {
@@ -130,8 +162,24 @@ func main() {
 	}
 }
 
-// measure runs one scenario against one target on a fresh broker.
-func measure(bin string, s scenario, target string, d time.Duration) (result, error) {
+// measure runs one scenario against one target with one generator, on a
+// fresh broker and target. hint is the throughput the other generator
+// reached, to size vegeta's targets in a closed loop.
+func measure(bin string, s scenario, target, gen string, d time.Duration, hint float64) (result, error) {
+	for attempt := 0; ; attempt++ {
+		r, err := measureOnce(bin, s, target, gen, d, hint)
+		if errors.Is(err, errOutOfTargets) && attempt < 2 {
+			hint = max(hint, r.Throughput) * 3
+			continue
+		}
+		return r, err
+	}
+}
+
+// errOutOfTargets: vegeta used every target written before the run ended.
+var errOutOfTargets = errors.New("vegeta ran out of targets")
+
+func measureOnce(bin string, s scenario, target, gen string, d time.Duration, hint float64) (result, error) {
 	broker := exec.Command(filepath.Join(bin, "kfake"), "-addr", brokerAddr, "-partitions", "6")
 	if err := start(broker, brokerAddr); err != nil {
 		return result{}, fmt.Errorf("kfake: %w", err)
@@ -143,8 +191,9 @@ func measure(bin string, s scenario, target string, d time.Duration) (result, er
 	case "bridge":
 		t = exec.Command(filepath.Join(bin, "engage-bridge"), "serve")
 		t.Env = append(os.Environ(), "BRIDGE_LISTEN="+targetAddr, "BRIDGE_ADMIN_LISTEN="+adminAddr,
-			"BRIDGE_SIGNING_SECRETS="+secret, "BRIDGE_ENCRYPTION_KEY="+key, "BRIDGE_KAFKA_BROKERS="+brokerAddr,
-			"BRIDGE_LOG_LEVEL=warn")
+			"BRIDGE_SIGNING_SECRETS="+secret, "BRIDGE_ENCRYPTION_KEY="+key, "BRIDGE_KAFKA_BROKERS="+brokerAddr)
+		// The default configuration, info level: one log line per request
+		// (to /dev/null here), measured as part of the bridge.
 		t.Env = append(t.Env, s.BridgeEnv...)
 	case "sink":
 		t = exec.Command(filepath.Join(bin, "sink"), "-addr", targetAddr, "-secret", secret)
@@ -162,8 +211,50 @@ func measure(bin string, s scenario, target string, d time.Duration) (result, er
 		}
 	}
 
+	// The warm-up is not measured: the CPU readings start when the
+	// generator starts measuring.
+	var cpu0, bcpu0 float64
+	var hist0 map[float64]float64
+	measuring := func() {
+		cpu0, bcpu0 = cpuSeconds(t.Process.Pid), cpuSeconds(broker.Process.Pid)
+		if target == "bridge" {
+			hist0 = durationBuckets()
+		}
+	}
+	var (
+		r      result
+		genCPU float64
+		err    error
+	)
+	switch gen {
+	case genSend:
+		r.Result, genCPU, err = loadSend(bin, s, d, measuring)
+	case genVegeta:
+		r.Result, genCPU, err = loadVegeta(bin, s, d, hint, measuring)
+	}
+	if err != nil {
+		r.Scenario, r.Target, r.Generator = s.Name, target, gen
+		return r, err
+	}
+	cpu1, bcpu1 := cpuSeconds(t.Process.Pid), cpuSeconds(broker.Process.Pid)
+	r.Scenario, r.Target, r.Generator, r.PeakRSSMiB = s.Name, target, gen, float64(vmHWM(t.Process.Pid))/1024
+	if hist0 != nil {
+		hist1 := durationBuckets()
+		r.ServerP50, r.ServerP99 = histQuantile(hist0, hist1, 0.5), histQuantile(hist0, hist1, 0.99)
+	}
+	if r.Requests > 0 {
+		r.CPUPerReq = (cpu1 - cpu0) / float64(r.Requests) * 1e6
+		r.BrokerCPU = (bcpu1 - bcpu0) / float64(r.Requests) * 1e6
+		r.GenCPU = genCPU / float64(r.Requests) * 1e6
+	}
+	return r, nil
+}
+
+// loadSend runs `engage-bridge send --load` and reads its JSON line; it
+// returns the generator's CPU seconds over the measured window too.
+func loadSend(bin string, s scenario, d time.Duration, measuring func()) (loadgen.Result, float64, error) {
 	args := []string{"send", "--load", "--url", "http://" + targetAddr + "/webhooks/engage", "--secret", secret,
-		"--concurrency", strconv.Itoa(s.Concurrency), "--duration", d.String(), "--warmup", "2s"}
+		"--concurrency", strconv.Itoa(s.Concurrency), "--duration", d.String(), "--warmup", warmup.String()}
 	if s.Rate > 0 {
 		args = append(args, "--rate", strconv.FormatFloat(s.Rate, 'f', -1, 64))
 	}
@@ -174,42 +265,144 @@ func measure(bin string, s scenario, target string, d time.Duration) (result, er
 	stdout, _ := load.StdoutPipe()
 	load.Stderr = os.Stderr
 	if err := load.Start(); err != nil {
-		return result{}, err
+		return loadgen.Result{}, 0, err
 	}
-	// The warm-up is not measured: take the CPU reading when the load
-	// says it starts measuring.
-	var cpu0, bcpu0 float64
-	var hist0 map[float64]float64
 	var last string
+	var gen0 float64
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
 		last = sc.Text()
 		if last == "measuring" {
-			cpu0, bcpu0 = cpuSeconds(t.Process.Pid), cpuSeconds(broker.Process.Pid)
-			if target == "bridge" {
-				hist0 = durationBuckets()
-			}
+			measuring()
+			gen0 = cpuSeconds(load.Process.Pid)
 		}
 	}
 	if err := load.Wait(); err != nil {
-		return result{}, fmt.Errorf("load: %w (%s)", err, last)
+		return loadgen.Result{}, 0, fmt.Errorf("load: %w (%s)", err, last)
 	}
-	cpu1, bcpu1 := cpuSeconds(t.Process.Pid), cpuSeconds(broker.Process.Pid)
-	// The load's JSON line uses the same field names as result.
-	var r result
+	var r loadgen.Result
 	if err := json.Unmarshal([]byte(last), &r); err != nil {
-		return result{}, fmt.Errorf("load output %q: %w", last, err)
+		return r, 0, fmt.Errorf("load output %q: %w", last, err)
 	}
-	r.Scenario, r.Target, r.PeakRSSMiB = s.Name, target, float64(vmHWM(t.Process.Pid))/1024
-	if hist0 != nil {
-		hist1 := durationBuckets()
-		r.ServerP50, r.ServerP99 = histQuantile(hist0, hist1, 0.5), histQuantile(hist0, hist1, 0.99)
+	return r, processSeconds(load.ProcessState) - gen0, nil
+}
+
+// processSeconds is the user and system CPU time of an ended process.
+func processSeconds(ps *os.ProcessState) float64 {
+	return (ps.UserTime() + ps.SystemTime()).Seconds()
+}
+
+// loadVegeta runs the vegeta CLI twice, a warm-up and the measured run,
+// each on its own file of targets signed just before (unique ids, fresh
+// timestamps), and summarises the CLI's results as send does. In a closed
+// loop the run needs as many targets as it can send: twice hint's rate
+// (vegeta stops when they run out, and measure then retries with more).
+func loadVegeta(bin string, s scenario, d time.Duration, hint float64, measuring func()) (loadgen.Result, float64, error) {
+	dir, err := os.MkdirTemp("", "engage-bridge-vegeta-")
+	if err != nil {
+		return loadgen.Result{}, 0, err
 	}
-	if r.Requests > 0 {
-		r.CPUPerReq = (cpu1 - cpu0) / float64(r.Requests) * 1e6
-		r.BrokerCPU = (bcpu1 - bcpu0) / float64(r.Requests) * 1e6
+	defer os.RemoveAll(dir)
+	var k *payloadcrypto.Key
+	if s.Encrypt {
+		pk, err := payloadcrypto.ParseKey(key)
+		if err != nil {
+			return loadgen.Result{}, 0, err
+		}
+		k = &pk
 	}
-	return r, nil
+	bodies, err := loadgen.Bodies(2048, k)
+	if err != nil {
+		return loadgen.Result{}, 0, err
+	}
+	count := func(span time.Duration) int {
+		if s.Rate > 0 {
+			return int(s.Rate*span.Seconds()*1.1) + 100
+		}
+		return max(int(2*hint*span.Seconds()), 5000)
+	}
+	runID := strconv.FormatInt(time.Now().UnixNano()%1e12, 36)
+	write := func(name, prefix string, n int) (string, error) {
+		tr, err := loadgen.NewTargeter(loadgen.Targets{URL: "http://" + targetAddr + "/webhooks/engage", Secret: secret, Bodies: bodies, IDPrefix: runID + prefix})
+		if err != nil {
+			return "", err
+		}
+		path := filepath.Join(dir, name)
+		f, err := os.Create(path)
+		if err != nil {
+			return "", err
+		}
+		w := bufio.NewWriterSize(f, 1<<20)
+		// The CLI cannot turn off Go's automatic Accept-Encoding: gzip;
+		// identity asks for what Svix's absent header means.
+		err = loadgen.WriteTargets(w, tr, n, http.Header{"Accept-Encoding": {"identity"}})
+		if err == nil {
+			err = w.Flush()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return path, err
+	}
+	warmTargets, err := write("warmup.json", "w", count(warmup))
+	if err != nil {
+		return loadgen.Result{}, 0, err
+	}
+	n := count(d)
+	runTargets, err := write("run.json", "m", n)
+	if err != nil {
+		return loadgen.Result{}, 0, err
+	}
+	attack := func(targets, output string, span time.Duration) (float64, error) {
+		args := []string{"attack", "-format", "json", "-lazy", "-targets", targets, "-duration", span.String(),
+			"-workers", strconv.Itoa(s.Concurrency), "-max-workers", strconv.Itoa(s.Concurrency),
+			"-max-body", "0", "-timeout", "15s", "-output", output, "-rate"}
+		if s.Rate > 0 {
+			args = append(args, strconv.FormatFloat(s.Rate, 'f', -1, 64)+"/1s")
+		} else {
+			args = append(args, "0")
+		}
+		c := exec.Command(filepath.Join(bin, "vegeta"), args...)
+		c.Stderr = os.Stderr
+		if err := c.Run(); err != nil {
+			return 0, err
+		}
+		return processSeconds(c.ProcessState), nil
+	}
+	if _, err := attack(warmTargets, os.DevNull, warmup); err != nil {
+		return loadgen.Result{}, 0, fmt.Errorf("vegeta warm-up: %w", err)
+	}
+	measuring()
+	results := filepath.Join(dir, "results.bin")
+	genCPU, err := attack(runTargets, results, d)
+	if err != nil {
+		return loadgen.Result{}, 0, fmt.Errorf("vegeta: %w", err)
+	}
+	f, err := os.Open(results)
+	if err != nil {
+		return loadgen.Result{}, 0, err
+	}
+	defer f.Close()
+	var sum loadgen.Summary
+	dec := vegeta.NewDecoder(bufio.NewReader(f))
+	for {
+		var vr vegeta.Result
+		if err := dec.Decode(&vr); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return loadgen.Result{}, 0, fmt.Errorf("vegeta results: %w", err)
+		}
+		if vr.Error == vegeta.ErrNoTargets.Error() {
+			return sum.Result(), 0, fmt.Errorf("%w (%d)", errOutOfTargets, n)
+		}
+		sum.Add(&vr)
+	}
+	r := sum.Result()
+	r.Conc, r.Encrypted, r.Mode, r.Rate = s.Concurrency, s.Encrypt, "closed", s.Rate
+	if s.Rate > 0 {
+		r.Mode = "open"
+	}
+	return r, genCPU, nil
 }
 
 // durationBuckets scrapes the bridge's cumulative histogram of published
@@ -378,56 +571,168 @@ func median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
-// report prints the medians per scenario and target, and the bridge's
-// throughput as a ratio of each reference, per run, then the median ratio.
-func report(scenarios []scenario, results []result) {
-	fmt.Println("| scenario | target | throughput/s | p50 ms | p90 ms | p99 ms | p99.9 ms | errors | CPU µs/req | broker CPU µs/req | peak RSS MiB | server p50 ms | server p99 ms |")
-	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-	get := func(s, t string, f func(result) float64) []float64 {
-		var xs []float64
-		for _, r := range results {
-			if r.Scenario == s && r.Target == t {
-				xs = append(xs, f(r))
-			}
-		}
-		return xs
-	}
+// report prints the medians per scenario, target and generator, the
+// bridge's throughput as a ratio of each reference per generator (per run
+// and the median), whether the two generators' ratios agree within
+// agreement, and the issue's targets as each generator measured them.
+func report(w io.Writer, scenarios []scenario, gens []string, results []result) {
+	fmt.Fprintln(w, "| scenario | target | generator | throughput/s | p50 ms | p90 ms | p99 ms | p99.9 ms | errors | CPU µs/req | broker CPU µs/req | generator CPU µs/req | peak RSS MiB | server p50 ms | server p99 ms |")
+	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range scenarios {
 		for _, t := range s.Targets {
-			m := func(f func(result) float64) float64 { return median(get(s.Name, t, f)) }
-			server := "– | –"
-			if t == "bridge" {
-				server = fmt.Sprintf("%.2f | %.2f", m(func(r result) float64 { return r.ServerP50 }), m(func(r result) float64 { return r.ServerP99 }))
+			for _, g := range gens {
+				m := func(f func(result) float64) float64 { return median(values(results, s.Name, t, g, f)) }
+				server := "– | –"
+				if t == "bridge" {
+					server = fmt.Sprintf("%.2f | %.2f", m(func(r result) float64 { return r.ServerP50 }), m(func(r result) float64 { return r.ServerP99 }))
+				}
+				fmt.Fprintf(w, "| %s | %s | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.0f | %.1f | %.1f | %.1f | %.1f | %s |\n", s.Name, t, g,
+					m(func(r result) float64 { return r.Throughput }), m(func(r result) float64 { return r.P50 }),
+					m(func(r result) float64 { return r.P90 }), m(func(r result) float64 { return r.P99 }),
+					m(func(r result) float64 { return r.P999 }), m(func(r result) float64 { return float64(r.Errors) }),
+					m(func(r result) float64 { return r.CPUPerReq }), m(func(r result) float64 { return r.BrokerCPU }),
+					m(func(r result) float64 { return r.GenCPU }), m(func(r result) float64 { return r.PeakRSSMiB }), server)
 			}
-			fmt.Printf("| %s | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.0f | %.1f | %.1f | %.1f | %s |\n", s.Name, t,
-				m(func(r result) float64 { return r.Throughput }), m(func(r result) float64 { return r.P50 }),
-				m(func(r result) float64 { return r.P90 }), m(func(r result) float64 { return r.P99 }),
-				m(func(r result) float64 { return r.P999 }), m(func(r result) float64 { return float64(r.Errors) }),
-				m(func(r result) float64 { return r.CPUPerReq }), m(func(r result) float64 { return r.BrokerCPU }),
-				m(func(r result) float64 { return r.PeakRSSMiB }), server)
 		}
 	}
-	fmt.Println()
-	fmt.Println("Ratios of the bridge's throughput (median of the per-run ratios):")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Ratios of the bridge's throughput, per generator (median of the per-run ratios; per run):")
+	var disagree []string
 	for _, s := range scenarios {
 		if s.Rate > 0 {
 			continue // open loop: throughput is the offered rate
 		}
-		bridge := get(s.Name, "bridge", func(r result) float64 { return r.Throughput })
-		for _, ref := range s.Targets[1:] {
-			other := get(s.Name, ref, func(r result) float64 { return r.Throughput })
-			var ratios []float64
-			for i := range min(len(bridge), len(other)) {
-				if other[i] > 0 {
-					ratios = append(ratios, bridge[i]/other[i])
-				}
+		for _, ref := range s.Targets {
+			if ref == "bridge" {
+				continue
 			}
-			fmt.Printf("  %-22s bridge / %-8s %.2f\n", s.Name, ref, median(ratios))
+			med := map[string]float64{}
+			for _, g := range gens {
+				rs := ratios(results, s.Name, ref, g, func(r result) float64 { return r.Throughput })
+				med[g] = median(rs)
+				fmt.Fprintf(w, "  %-22s bridge / %-8s %-6s %5.2f  (%s)\n", s.Name, ref, g, med[g], list(rs))
+			}
+			if len(gens) == 2 {
+				d, ok := agree(med[genSend], med[genVegeta])
+				verdict := "agree"
+				if !ok {
+					verdict = "DISAGREE"
+					disagree = append(disagree, fmt.Sprintf("%s bridge / %s", s.Name, ref))
+				}
+				fmt.Fprintf(w, "  %-22s bridge / %-8s send vs vegeta: %+.1f %% (%s within %.0f %%)\n", s.Name, ref, 100*d, verdict, 100*agreement)
+			}
 		}
 	}
-	plain := median(get("closed c64", "bridge", func(r result) float64 { return r.Throughput }))
-	enc := median(get("closed c64 encrypted", "bridge", func(r result) float64 { return r.Throughput }))
-	if plain > 0 && enc > 0 {
-		fmt.Printf("  encryption on, c64: %.1f%% fewer webhooks/s than off\n", 100*(1-enc/plain))
+	if len(gens) == 2 {
+		if len(disagree) == 0 {
+			fmt.Fprintf(w, "Every ratio agrees within %.0f %% between the two generators.\n", 100*agreement)
+		} else {
+			fmt.Fprintf(w, "NOT every ratio agrees within %.0f %% between the generators: %s. Quote vegeta's (the independent generator's) figures, and say which is which.\n",
+				100*agreement, strings.Join(disagree, "; "))
+		}
 	}
+	for _, r := range results {
+		if r.Rate > 0 && r.SentRate < 0.97*r.Rate {
+			fmt.Fprintf(w, "  %s / %s / %s run %d: sent %.0f/s of %.0f/s: every worker was busy at times, and vegeta's latency counts from the actual send time (coordinated omission)\n",
+				r.Scenario, r.Target, r.Generator, r.Run, r.SentRate, r.Rate)
+		}
+	}
+	for _, g := range gens {
+		plain := median(values(results, "closed c64", "bridge", g, func(r result) float64 { return r.Throughput }))
+		enc := median(values(results, "closed c64 encrypted", "bridge", g, func(r result) float64 { return r.Throughput }))
+		if plain > 0 && enc > 0 {
+			fmt.Fprintf(w, "  encryption on, c64, %s: %.1f%% fewer webhooks/s than off\n", g, 100*(1-enc/plain))
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Targets (issue 17), medians per generator:")
+	for _, g := range gens {
+		for _, c := range checkTargets(results, g) {
+			fmt.Fprintf(w, "  %-6s %s\n", g, c)
+		}
+	}
+}
+
+// values are one figure of every run of a scenario, target and generator,
+// in run order.
+func values(results []result, scenario, target, gen string, f func(result) float64) []float64 {
+	var xs []float64
+	for _, r := range results {
+		if r.Scenario == scenario && r.Target == target && r.Generator == gen {
+			xs = append(xs, f(r))
+		}
+	}
+	return xs
+}
+
+// ratios are the bridge's figure over ref's, run by run.
+func ratios(results []result, scenario, ref, gen string, f func(result) float64) []float64 {
+	bridge, other := values(results, scenario, "bridge", gen, f), values(results, scenario, ref, gen, f)
+	var rs []float64
+	for i := range min(len(bridge), len(other)) {
+		if other[i] > 0 {
+			rs = append(rs, bridge[i]/other[i])
+		}
+	}
+	return rs
+}
+
+// agree compares send's ratio with vegeta's: the relative difference, and
+// whether it is within agreement. No ratio is no agreement.
+func agree(send, vegeta float64) (float64, bool) {
+	if send <= 0 || vegeta <= 0 {
+		return math.NaN(), false
+	}
+	d := send/vegeta - 1
+	return d, math.Abs(d) <= agreement
+}
+
+func list(xs []float64) string {
+	var parts []string
+	for _, x := range xs {
+		parts = append(parts, strconv.FormatFloat(x, 'f', 2, 64))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// checkTargets states issue 17's targets as one generator measured them.
+func checkTargets(results []result, gen string) []string {
+	m := func(scenario, target string, f func(result) float64) float64 {
+		return median(values(results, scenario, target, gen, f))
+	}
+	tput := func(r result) float64 { return r.Throughput }
+	cpu := func(r result) float64 { return r.CPUPerReq }
+	var out []string
+	check := func(name, measured string, ok bool) {
+		verdict := "met"
+		if !ok {
+			verdict = "NOT met"
+		}
+		out = append(out, fmt.Sprintf("%-44s %-28s %s", name, measured, verdict))
+	}
+	c64 := "closed c64"
+	if rs := ratios(results, c64, "sink", gen, tput); len(rs) > 0 {
+		check("c64: ≥ 0.55 of the verify-only ceiling", fmt.Sprintf("%.2f", median(rs)), median(rs) >= 0.55)
+	}
+	if rs := ratios(results, c64, "benthos", gen, tput); len(rs) > 0 {
+		check("c64: ≥ 1.3 × Benthos", fmt.Sprintf("%.2f ×", median(rs)), median(rs) >= 1.3)
+	}
+	if xs := values(results, c64, "bridge", gen, tput); len(xs) > 0 {
+		errs, p99 := m(c64, "bridge", func(r result) float64 { return float64(r.Errors) }), m(c64, "bridge", func(r result) float64 { return r.P99 })
+		check("c64: 0 errors, p99 ≤ 12 ms", fmt.Sprintf("%.0f errors, p99 %.2f ms", errs, p99), errs == 0 && p99 <= 12)
+		rss := m(c64, "bridge", func(r result) float64 { return r.PeakRSSMiB })
+		check("c64: peak RSS ≤ 40 MiB", fmt.Sprintf("%.1f MiB", rss), rss <= 40)
+	}
+	if b, sk := m(c64, "bridge", cpu), m(c64, "sink", cpu); b > 0 && sk > 0 {
+		check("c64: bridge CPU/request ≤ 2 × the ceiling's", fmt.Sprintf("%.1f / %.1f µs = %.2f", b, sk, b/sk), b <= 2*sk)
+	}
+	if xs := values(results, "closed c1", "bridge", gen, tput); len(xs) > 0 {
+		p50 := m("closed c1", "bridge", func(r result) float64 { return r.P50 })
+		check("c1: p50 ≤ 0.4 ms", fmt.Sprintf("%.2f ms", p50), p50 <= 0.4)
+	}
+	if xs := values(results, "open 200/s", "bridge", gen, tput); len(xs) > 0 {
+		sp50 := m("open 200/s", "bridge", func(r result) float64 { return r.ServerP50 })
+		check("open 200/s: server-side p50 ≤ 0.3 ms", fmt.Sprintf("%.2f ms", sp50), sp50 <= 0.3)
+	}
+	return out
 }

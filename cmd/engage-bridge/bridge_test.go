@@ -16,6 +16,7 @@ import (
 	svix "github.com/svix/svix-webhooks/go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/engage-bridge/engage-bridge/internal/loadgen"
 	"github.com/engage-bridge/engage-bridge/internal/payloadcrypto"
 	"github.com/engage-bridge/engage-bridge/schemas"
 )
@@ -182,7 +183,7 @@ func encryptedExample(t *testing.T, eventType string) (body, want []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, err = encryptBody(key, example(t, eventType))
+	body, err = loadgen.EncryptBody(key, example(t, eventType))
 	if err != nil {
 		t.Fatal(err)
 	}

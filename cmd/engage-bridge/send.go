@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 
 	svix "github.com/svix/svix-webhooks/go"
 
+	"github.com/engage-bridge/engage-bridge/internal/loadgen"
 	"github.com/engage-bridge/engage-bridge/internal/payloadcrypto"
 	"github.com/engage-bridge/engage-bridge/schemas"
 )
@@ -61,10 +61,10 @@ func runSend(ctx context.Context, args []string, getenv func(string) string, std
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Second, "how long to wait for each answer (Svix waits 15s)")
 	fs.IntVar(&o.count, "count", 1, "send each event this many times, each a new message")
 	var lo loadOptions
-	load := fs.Bool("load", false, "load mode: send the contact.updated (1.3 KB) and point.balance.updated (300 B) samples with random contactIds, each request a fresh svix-id, and print throughput and latency percentiles")
+	load := fs.Bool("load", false, "load mode (vegeta's library): send the contact.updated (1.3 KB) and point.balance.updated (300 B) samples with random contactIds, each request a fresh svix-id, and print throughput and latency percentiles")
 	fs.IntVar(&lo.concurrency, "concurrency", 64, "with --load: requests in flight (closed loop: workers; open loop: the most in flight)")
 	fs.DurationVar(&lo.duration, "duration", 10*time.Second, "with --load: how long to send")
-	fs.Float64Var(&lo.rate, "rate", 0, "with --load: requests a second, open loop, latency from each request's intended send time (0: closed loop)")
+	fs.Float64Var(&lo.rate, "rate", 0, "with --load: requests a second, open loop (vegeta's constant pacer; latency from each request's send time, with a warning when every worker was busy and the rate fell short) (0: closed loop)")
 	fs.IntVar(&lo.maxRequests, "max-requests", 10_000_000, "with --load: stop after this many requests")
 	fs.DurationVar(&lo.warmup, "warmup", time.Second, "with --load: unmeasured warm-up before the run")
 	lo.pool = 2048
@@ -168,37 +168,11 @@ func (o sendOptions) deliveries() ([]delivery, error) {
 		return nil, &usageError{"send: --encrypt needs --encryption-key (or $BRIDGE_ENCRYPTION_KEY): " + err.Error()}
 	}
 	for i := range out {
-		if out[i].body, err = encryptBody(key, out[i].body); err != nil {
+		if out[i].body, err = loadgen.EncryptBody(key, out[i].body); err != nil {
 			return nil, fmt.Errorf("send: encrypting %s: %w", out[i].eventType, err)
 		}
 	}
 	return out, nil
-}
-
-// encryptBody does what Engage does with encryption on: the payload object
-// becomes a string holding base64url(IV || AES-256-CBC(payload JSON)) and
-// isEncrypted is true; the rest of the envelope stays readable. Keys come
-// out in alphabetical order, as in Engage's examples.
-func encryptBody(key payloadcrypto.Key, body []byte) ([]byte, error) {
-	var env map[string]json.RawMessage
-	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, err
-	}
-	var plain bytes.Buffer
-	if err := json.Compact(&plain, env["payload"]); err != nil {
-		return nil, err
-	}
-	iv := make([]byte, 16)
-	if _, err := rand.Read(iv); err != nil {
-		return nil, err
-	}
-	text, err := key.Encrypt(iv, plain.Bytes())
-	if err != nil {
-		return nil, err
-	}
-	env["payload"], _ = json.Marshal(text)
-	env["isEncrypted"] = json.RawMessage("true")
-	return json.Marshal(env)
 }
 
 // newMessageID returns an id shaped like Svix's: msg_ and 27 base62

@@ -34,6 +34,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
 	logConfig(log, cfg)
+	defer startProfiling(getenv, stderr)()
 	b, err := newBridge(cfg, log)
 	if err != nil {
 		return err
