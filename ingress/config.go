@@ -71,32 +71,74 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate reports every problem at once. Messages never quote a secret.
+// FieldError is a problem with one field of a Config, named as the Config
+// names it (Path, SigningSecrets, AuthHeader, ...). Its message may name
+// other fields the same way, so that a command can rename each to the
+// variable or flag that sets it. No message quotes a secret.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// ErrRequired is a field that must be set (alone or given another field).
+var ErrRequired = errors.New("required")
+
+// Validate reports every problem at once, each a *FieldError. Messages
+// never quote a secret.
 func (c Config) Validate() error {
 	var errs []error
+	add := func(field string, err error) { errs = append(errs, &FieldError{Field: field, Err: err}) }
 	if c.Path != "" && !strings.HasPrefix(c.Path, "/") {
-		errs = append(errs, fmt.Errorf("path %q must start with /", c.Path))
+		add("Path", fmt.Errorf("%q must start with /", c.Path))
 	}
 	if c.MaxBodyBytes < 0 {
-		errs = append(errs, errors.New("max body bytes must be positive"))
+		add("MaxBodyBytes", errors.New("must be positive"))
 	}
 	if len(c.SigningSecrets) == 0 {
-		errs = append(errs, errors.New("at least one signing secret is required"))
+		add("SigningSecrets", fmt.Errorf("%w: the whsec_ signing secret from the Svix portal", ErrRequired))
+	} else if err := ValidateSecrets(c.SigningSecrets); err != nil {
+		add("SigningSecrets", err)
 	}
 	if c.Tolerance < 0 {
-		errs = append(errs, errors.New("timestamp tolerance must be positive"))
+		add("Tolerance", errors.New("must be positive"))
 	}
-	if (c.AuthHeader == "") != (c.AuthToken == "") {
-		errs = append(errs, errors.New("auth header and auth token must be set together"))
+	if c.AuthHeader != "" && !isHeaderName(c.AuthHeader) {
+		add("AuthHeader", fmt.Errorf("%q is not an HTTP header name (letters, digits and !#$%%&'*+-.^_`|~)", c.AuthHeader))
+	}
+	if lower := strings.ToLower(c.AuthHeader); strings.HasPrefix(lower, "svix-") || strings.HasPrefix(lower, "webhook-") {
+		add("AuthHeader", fmt.Errorf("%q is one of Svix's own headers; choose another name (for example X-Engage-Token)", c.AuthHeader))
+	}
+	switch {
+	case c.AuthHeader != "" && c.AuthToken == "":
+		add("AuthToken", fmt.Errorf("%w when AuthHeader is set", ErrRequired))
+	case c.AuthHeader == "" && c.AuthToken != "":
+		add("AuthHeader", fmt.Errorf("%w when AuthToken is set", ErrRequired))
 	}
 	if c.PublishTimeout < 0 {
-		errs = append(errs, errors.New("publish timeout must be positive"))
+		add("PublishTimeout", errors.New("must be positive"))
 	}
 	if c.MaxInFlight < 0 {
-		errs = append(errs, errors.New("max in flight must be positive"))
+		add("MaxInFlight", errors.New("must be positive"))
 	}
 	if c.RetryAfter < 0 {
-		errs = append(errs, errors.New("retry after must be positive"))
+		add("RetryAfter", errors.New("must be positive"))
 	}
 	return errors.Join(errs...)
+}
+
+// isHeaderName reports whether s is an HTTP header field name (an RFC 9110
+// token).
+func isHeaderName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return s != ""
 }

@@ -9,8 +9,10 @@ import (
 )
 
 // HTTPHandler returns the webhook listener: POST on the configured path,
-// JSON 404 and 405 (with Allow) everywhere else. This is the only file that
-// knows Echo; everything it calls takes net/http types.
+// 405 with "Allow: POST" for every other method on it (OPTIONS included:
+// Echo's own answer would be 204 and "Allow: OPTIONS, POST"), JSON 404
+// everywhere else. This is the only file that knows Echo; everything it
+// calls takes net/http types.
 func (h *Handler) HTTPHandler() http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -27,6 +29,12 @@ func (h *Handler) HTTPHandler() http.Handler {
 	e.POST(h.cfg.Path, func(c echo.Context) error {
 		h.handle(c.Response(), c.Request())
 		return nil
+	})
+	// A path's RouteNotFound handler takes precedence over Echo's 405 and
+	// OPTIONS handlers, and sees every method no route matched.
+	e.RouteNotFound(h.cfg.Path, func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderAllow, http.MethodPost)
+		return ErrMethodNotAllowed
 	})
 	return e
 }

@@ -1,7 +1,9 @@
 package ingress
 
 import (
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,12 +19,14 @@ import (
 const (
 	vectorSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	// rotatedSecret stands for the new secret of a rotation.
-	rotatedSecret = "whsec_plJ3nmyCDGBKInavdOK15jsl"
+	rotatedSecret = "whsec_ZW5nYWdlLWJyaWRnZS1yb3RhdGVkLXNlY3JldC0zMmI="
 	vectorID      = "msg_p5jXN8AQM9LWM0D4loKWxJek"
 	vectorTS      = 1614265330
 	vectorBody    = `{"test": 2432232314}`
 	vectorSig     = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 
+	// manualSecret's key is 18 bytes, shorter than ParseSecret accepts:
+	// the vectors' table builds its verifier from raw keys (vectorKeys).
 	manualSecret = "whsec_plJ3nmyCDGBKInavdOK15jsl"
 	manualID     = "msg_loFOjxBNrRLzqYUf"
 	manualTS     = 1731705121
@@ -106,7 +110,7 @@ func TestVerifySvixVectors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := NewVerifier(tt.secrets, 5*time.Minute, clockAt(tt.now))
+			v, err := newVerifier(vectorKeys(t, tt.secrets), 5*time.Minute, clockAt(tt.now))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,6 +123,21 @@ func TestVerifySvixVectors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// vectorKeys decodes secrets without ParseSecret's length rule, for
+// Svix's published vectors.
+func vectorKeys(t *testing.T, secrets []string) []Secret {
+	t.Helper()
+	keys := make([]Secret, len(secrets))
+	for i, s := range secrets {
+		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "whsec_"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[i] = Secret{key: key}
+	}
+	return keys
 }
 
 // TestVerifyBothHeaderSets: svix-* wins when complete; otherwise the whole
@@ -172,21 +191,62 @@ func TestVerifyTolerance(t *testing.T) {
 	}
 }
 
-func TestNewVerifierErrors(t *testing.T) {
+// TestParseSecretsLenient is defect 5 of issue 14: a secret without whsec_
+// or with a key shorter than Svix's was accepted. Each bad entry is named
+// by position and never quoted.
+func TestParseSecretsLenient(t *testing.T) {
+	short23 := "whsec_" + base64.StdEncoding.EncodeToString([]byte("23-bytes-is-one-too-few"))
+	exactly24 := "whsec_" + base64.StdEncoding.EncodeToString([]byte("engage-bridge-dev-secret"))
 	tests := []struct {
 		name    string
 		secrets []string
+		want    []error // per bad entry, in order; nil: accepted
+		msg     string
 	}{
-		{"none", nil},
-		{"not base64", []string{"whsec_not*base64!"}},
-		{"empty key", []string{"whsec_"}},
-		{"second bad", []string{vectorSecret, "whsec_%%%"}},
+		{"svix vector, 24 bytes", []string{vectorSecret}, nil, ""},
+		{"24 bytes", []string{exactly24}, nil, ""},
+		{"32 bytes, rotation", []string{vectorSecret, rotatedSecret}, nil, ""},
+		{"none", nil, nil, "at least one signing secret is required"},
+		{"no prefix", []string{"nope"}, []error{ErrSecretPrefix}, "signing secret 1 of 1 does not start with whsec_"},
+		{"no prefix but base64", []string{vectorSecret[6:]}, []error{ErrSecretPrefix}, "signing secret 1 of 1 does not start with whsec_"},
+		{"not base64", []string{"whsec_not*base64!"}, []error{ErrSecretEncoding}, "signing secret 1 of 1 is not a whsec_ secret (expected whsec_ followed by standard base64)"},
+		{"url base64", []string{"whsec_" + base64.URLEncoding.EncodeToString([]byte("\xff\xfe engage-bridge-secret-32-b"))}, []error{ErrSecretEncoding}, ""},
+		{"empty key", []string{"whsec_"}, []error{ErrSecretShort}, ""},
+		{"18 bytes", []string{manualSecret}, []error{ErrSecretShort}, ""},
+		{"23 bytes", []string{short23}, []error{ErrSecretShort}, "signing secret 1 of 1 is shorter than 24 bytes after base64 decoding (Svix's secrets have 24 or 32)"},
+		{"second and third bad", []string{vectorSecret, "whsec_%%%", "nope"}, []error{ErrSecretEncoding, ErrSecretPrefix},
+			"signing secret 2 of 3 is not a whsec_ secret (expected whsec_ followed by standard base64)\nsigning secret 3 of 3 does not start with whsec_"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := NewVerifier(tt.secrets, time.Minute, nil)
+			keys, err := ParseSecrets(tt.secrets)
+			if tt.want == nil && tt.msg == "" {
+				if err != nil || len(keys) != len(tt.secrets) {
+					t.Fatalf("ParseSecrets = %d keys, %v", len(keys), err)
+				}
+				if _, err := NewVerifier(tt.secrets, time.Minute, nil); err != nil {
+					t.Fatalf("NewVerifier: %v", err)
+				}
+				return
+			}
 			if err == nil {
-				t.Fatal("no error")
+				t.Fatal("accepted")
+			}
+			for _, w := range tt.want {
+				if !errors.Is(err, w) {
+					t.Errorf("error %q is not %v", err, w)
+				}
+			}
+			if tt.msg != "" && err.Error() != tt.msg {
+				t.Errorf("error %q, want %q", err, tt.msg)
+			}
+			if _, vErr := NewVerifier(tt.secrets, time.Minute, nil); vErr == nil || vErr.Error() != err.Error() {
+				t.Errorf("NewVerifier error %v, want %v", vErr, err)
+			}
+			if cErr := (Config{SigningSecrets: tt.secrets}).Validate(); len(tt.secrets) == 0 && !errors.Is(cErr, ErrRequired) {
+				t.Errorf("Config.Validate error %v, want ErrRequired", cErr)
+			} else if len(tt.secrets) > 0 && (cErr == nil || !strings.Contains(cErr.Error(), err.Error())) {
+				t.Errorf("Config.Validate error %v, want it to hold %v", cErr, err)
 			}
 			for _, s := range tt.secrets {
 				if len(s) > 6 && strings.Contains(err.Error(), s[6:]) {
@@ -194,6 +254,19 @@ func TestNewVerifierErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSecretRedacted: a parsed secret prints no key material.
+func TestSecretRedacted(t *testing.T) {
+	keys, err := ParseSecrets([]string{vectorSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%q"} {
+		if got := fmt.Sprintf(verb, keys[0]); got != "ingress.Secret(redacted)" {
+			t.Errorf("%s prints %q", verb, got)
+		}
 	}
 }
 

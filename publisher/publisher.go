@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -35,6 +36,10 @@ var (
 	// larger than the topic's max.message.bytes). Retrying the same record
 	// fails the same way until an operator changes the topic.
 	ErrRejected = errors.New("kafka rejected the record")
+	// ErrMissingTopic comes with ErrUnavailable when the record's topic
+	// does not exist: only `engage-bridge topics` creates topics, never the
+	// publisher, so the sender's retries fail until an operator runs it.
+	ErrMissingTopic = errors.New("missing topic")
 )
 
 // Message is one record to write. The publisher refers to Key, Value and
@@ -78,6 +83,9 @@ type Config struct {
 	// MetadataTTL bounds how long partition counts and leaders are cached.
 	// Default 6 s (kafka-go's own default).
 	MetadataTTL time.Duration
+	// MissingTopic, when not nil, is told the topic of every publish that
+	// failed with ErrMissingTopic (for a metric). Default nil.
+	MissingTopic func(topic string)
 }
 
 func (c Config) withDefaults() Config {
@@ -108,12 +116,10 @@ func (c Config) Validate() error {
 // Publisher writes records with acks=all. It is safe for concurrent use;
 // one Publisher serves the whole process.
 type Publisher struct {
-	cfg       Config
-	log       zerolog.Logger
-	transport *kafka.Transport
-	client    *kafka.Client
-	dialer    *kafka.Dialer
-	balancer  kafka.Murmur2Balancer
+	cfg      Config
+	log      zerolog.Logger
+	conn     atomic.Pointer[conn] // replaced when its metadata cache lags (Ready)
+	balancer kafka.Murmur2Balancer
 
 	// aborted ends when Close stops waiting for records in flight: retries
 	// end at once instead of at their waiters' deadlines.
@@ -127,6 +133,48 @@ type Publisher struct {
 	queues  map[partitionKey]*queue
 	senders map[int32]*sender // by broker id
 	running sync.WaitGroup
+}
+
+// conn is a kafka-go transport and the client over it. The transport
+// routes produce requests by its own metadata cache, refreshed at random
+// within MetadataTTL; nothing else can make it refresh without asking the
+// broker to create missing topics, so a conn whose cache lags is replaced.
+type conn struct {
+	transport *kafka.Transport
+	client    *kafka.Client
+	used      atomic.Bool // its metadata cache is running
+	cancel    context.CancelFunc
+}
+
+func newConn(cfg Config) (*conn, error) {
+	transport, err := cfg.Conn.Transport(cfg.MetadataTTL)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	transport.Context = ctx
+	return &conn{
+		transport: transport,
+		client:    &kafka.Client{Addr: cfg.Conn.Addr(), Transport: transport, Timeout: cfg.RequestTimeout},
+		cancel:    cancel,
+	}, nil
+}
+
+// retire closes a replaced conn. A request that loaded it just before it
+// was replaced may still start on it, and kafka-go would then open a new
+// connection pool: cancelling the transport's context after the longest
+// request ends that pool too.
+func (c *conn) retire(after time.Duration) {
+	c.transport.CloseIdleConnections()
+	time.AfterFunc(after, c.cancel)
+}
+
+// metadata asks the transport's cache, never the broker: kafka-go sends a
+// Metadata request only for AllowAutoTopicCreation, which the publisher
+// never sets.
+func (c *conn) metadata(ctx context.Context, topics []string) (*kafka.MetadataResponse, error) {
+	c.used.Store(true)
+	return c.client.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
 }
 
 type partitionKey struct {
@@ -148,21 +196,14 @@ func New(cfg Config, log zerolog.Logger) (*Publisher, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	transport, err := cfg.Conn.Transport(cfg.MetadataTTL)
-	if err != nil {
-		return nil, err
-	}
-	dialer, err := cfg.Conn.Dialer()
+	c, err := newConn(cfg)
 	if err != nil {
 		return nil, err
 	}
 	aborted, abort := context.WithCancel(context.Background())
-	return &Publisher{
-		cfg:       cfg,
-		log:       log,
-		transport: transport,
-		client:    &kafka.Client{Addr: cfg.Conn.Addr(), Transport: transport, Timeout: cfg.RequestTimeout},
-		dialer:    dialer,
+	p := &Publisher{
+		cfg: cfg,
+		log: log,
 		// The Java client's default partitioner: murmur2 of the key, so Java,
 		// Kafka Streams and ksqlDB consumers co-partition with the bridge.
 		balancer: kafka.Murmur2Balancer{Consistent: true},
@@ -171,7 +212,9 @@ func New(cfg Config, log zerolog.Logger) (*Publisher, error) {
 		topics:   make(map[string]*topicMeta),
 		queues:   make(map[partitionKey]*queue),
 		senders:  make(map[int32]*sender),
-	}, nil
+	}
+	p.conn.Store(c)
+	return p, nil
 }
 
 // Publish writes m and returns once Kafka acknowledged it with acks=all,
@@ -252,7 +295,7 @@ func (p *Publisher) fetchTopic(ctx context.Context, topic string) (*topicMeta, e
 	p.fetches++
 	fetch := p.fetches
 	p.mu.Unlock()
-	meta, err := p.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	meta, err := p.conn.Load().metadata(ctx, []string{topic})
 	if err != nil {
 		p.mu.Lock()
 		last := p.topics[topic] // as of now: another fetch may have stored one meanwhile
@@ -265,6 +308,9 @@ func (p *Publisher) fetchTopic(ctx context.Context, topic string) (*topicMeta, e
 	for _, mt := range meta.Topics {
 		if mt.Name != topic {
 			continue
+		}
+		if errors.Is(mt.Error, kafka.UnknownTopicOrPartition) {
+			return nil, p.missingTopic(topic)
 		}
 		if mt.Error != nil {
 			return nil, fmt.Errorf("%w: topic %s: %w", ErrUnavailable, topic, mt.Error)
@@ -292,7 +338,14 @@ func (p *Publisher) fetchTopic(ctx context.Context, topic string) (*topicMeta, e
 		}
 		return p.storeLayout(topic, t), nil
 	}
-	return nil, fmt.Errorf("%w: topic %s does not exist", ErrUnavailable, topic)
+	return nil, p.missingTopic(topic)
+}
+
+func (p *Publisher) missingTopic(topic string) error {
+	if p.cfg.MissingTopic != nil {
+		p.cfg.MissingTopic(topic)
+	}
+	return fmt.Errorf("%w: %w: %s does not exist; create it with engage-bridge topics", ErrUnavailable, ErrMissingTopic, topic)
 }
 
 // storeLayout makes t the topic's layout unless a fetch started after t's
@@ -331,38 +384,102 @@ func (p *Publisher) enqueue(key partitionKey, leader int32, w *waiter) error {
 }
 
 // Ready reports whether Kafka answers a metadata request on a fresh
-// connection and every topic in topics exists. kafka-go's transport keeps
-// serving cached metadata while brokers are down, so readiness must not
-// ask it.
+// connection and every topic in topics exists there; the error names each
+// missing topic. The request never lets the broker create a topic
+// (AllowAutoTopicCreation false), however the cluster's
+// auto.create.topics.enable is set: only `engage-bridge topics` creates
+// topics. When the publisher's own cached metadata lags behind (a topic
+// created since its last refresh), Ready replaces its connection, so that
+// once Ready has seen a topic, publishing to it works.
 func (p *Publisher) Ready(ctx context.Context, topics []string) error {
-	var errs []error
-	for _, broker := range p.cfg.Conn.Brokers {
-		conn, err := p.dialer.DialContext(ctx, "tcp", broker)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("broker %s: %w", broker, err))
-			continue
-		}
-		defer conn.Close()
-		if deadline, ok := ctx.Deadline(); ok {
-			_ = conn.SetDeadline(deadline)
-		}
-		parts, err := conn.ReadPartitions(topics...)
-		if err != nil {
-			return fmt.Errorf("metadata: %w", err)
-		}
-		seen := make(map[string]bool, len(parts))
-		for _, part := range parts {
-			seen[part.Topic] = true
-		}
-		var missing []error
-		for _, t := range topics {
-			if !seen[t] {
-				missing = append(missing, fmt.Errorf("topic %s does not exist", t))
-			}
-		}
-		return errors.Join(missing...)
+	meta, err := p.freshMetadata(ctx, topics)
+	if err != nil {
+		return fmt.Errorf("metadata: %w", err)
 	}
-	return errors.Join(errs...)
+	var missing []error
+	for _, t := range topics {
+		if err := topicError(meta, t); err != nil {
+			missing = append(missing, err)
+		}
+	}
+	if err := errors.Join(missing...); err != nil {
+		return err
+	}
+	p.catchUp(ctx, topics)
+	return nil
+}
+
+// freshMetadata asks a broker for the topics on a connection of its own:
+// kafka-go's transport keeps serving cached metadata while brokers are
+// down, so readiness must not ask the publisher's. kafka-go negotiates
+// Metadata v4 or later with any broker since Kafka 0.11, and sends
+// AllowAutoTopicCreation false. (kafka-go's Conn.ReadPartitions, which
+// readiness used before, sets it true, and on a cluster with
+// auto.create.topics.enable the first check created every topic with the
+// broker's defaults.)
+func (p *Publisher) freshMetadata(ctx context.Context, topics []string) (*kafka.MetadataResponse, error) {
+	transport, err := p.cfg.Conn.Transport(p.cfg.MetadataTTL)
+	if err != nil {
+		return nil, err
+	}
+	transport.MetadataTopics = topics // the one request it sends: these topics only
+	transport.Context = ctx           // its background refresh ends with the check
+	defer transport.CloseIdleConnections()
+	client := &kafka.Client{Addr: p.cfg.Conn.Addr(), Transport: transport}
+	return client.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
+}
+
+// topicError says why topic is not usable in meta, or nil.
+func topicError(meta *kafka.MetadataResponse, topic string) error {
+	for _, mt := range meta.Topics {
+		switch {
+		case mt.Name != topic:
+		case errors.Is(mt.Error, kafka.UnknownTopicOrPartition):
+			return fmt.Errorf("topic %s does not exist: create it with engage-bridge topics", topic)
+		case mt.Error != nil:
+			return fmt.Errorf("topic %s: %w", topic, mt.Error)
+		case len(mt.Partitions) == 0:
+			return fmt.Errorf("topic %s has no partitions", topic)
+		default:
+			return nil
+		}
+	}
+	return fmt.Errorf("topic %s does not exist: create it with engage-bridge topics", topic)
+}
+
+// catchUp replaces the publisher's connection when its metadata cache
+// does not know a topic that exists. Records in flight finish on the old
+// connection, which closes once they have.
+func (p *Publisher) catchUp(ctx context.Context, topics []string) {
+	old := p.conn.Load()
+	if !old.used.Load() {
+		return // its cache starts with a fresh request on first use
+	}
+	meta, err := old.metadata(ctx, topics)
+	if err != nil {
+		return // its cache has no layout at all yet; it is fetching one
+	}
+	var lagging string
+	for _, t := range topics {
+		if topicError(meta, t) != nil {
+			lagging = t
+			break
+		}
+	}
+	if lagging == "" {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	c, err := newConn(p.cfg)
+	if err != nil || !p.conn.CompareAndSwap(old, c) {
+		return
+	}
+	p.log.Info().Str("topic", lagging).Msg("topic exists but the cached metadata lags: reconnecting")
+	old.retire(p.cfg.RequestTimeout)
 }
 
 // Close stops accepting records, waits until every record handed over is
@@ -384,6 +501,6 @@ func (p *Publisher) Close(ctx context.Context) error {
 		err = fmt.Errorf("records still in flight at close: %w", ctx.Err())
 	}
 	p.abort()
-	p.transport.CloseIdleConnections()
+	p.conn.Load().retire(0)
 	return err
 }

@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"slices"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -493,7 +490,8 @@ func (p *Publisher) produce(batches []batch) (offsets []int64, errs []error, who
 		req.Topics[i].Partitions = append(req.Topics[i].Partitions, part)
 	}
 
-	m, err := p.transport.RoundTrip(ctx, p.client.Addr, req)
+	c := p.conn.Load()
+	m, err := c.transport.RoundTrip(ctx, c.client.Addr, req)
 	if err != nil {
 		for i := range errs {
 			errs[i] = err
@@ -529,62 +527,4 @@ func kafkaError(code int16, message string) error {
 	default:
 		return fmt.Errorf("%w: %s", kafka.Error(code), message)
 	}
-}
-
-func isTooLarge(err error) bool {
-	return errors.Is(err, kafka.MessageSizeTooLarge) || errors.Is(err, kafka.RecordListTooLarge)
-}
-
-// isPermanent lists the broker answers that retrying the same record
-// cannot change: its size, its format, the topic's policy or ACLs.
-func isPermanent(err error) bool {
-	for _, code := range []kafka.Error{
-		kafka.MessageSizeTooLarge,
-		kafka.RecordListTooLarge,
-		kafka.InvalidRecord,
-		kafka.InvalidTopic,
-		kafka.PolicyViolation,
-		kafka.TopicAuthorizationFailed,
-		kafka.UnsupportedForMessageFormat,
-		kafka.InvalidRequiredAcks,
-	} {
-		if errors.Is(err, code) {
-			return true
-		}
-	}
-	return false
-}
-
-// leaderError reports errors that say a partition's leader is not where
-// the request went: the broker's NOT_LEADER_OR_FOLLOWER, or kafka-go's
-// transport finding no leader, or different leaders, for the partitions
-// of one request in its metadata cache.
-func leaderError(err error) bool {
-	var routing *produce.Error
-	return errors.As(err, &routing) ||
-		errors.Is(err, kafka.NotLeaderForPartition) ||
-		errors.Is(err, kafka.LeaderNotAvailable) ||
-		errors.Is(err, kafka.UnknownTopicOrPartition)
-}
-
-// retriable reports whether another attempt may succeed: Kafka's own
-// retriable codes, a leader that moved, network trouble, and request
-// timeouts.
-func retriable(err error) bool {
-	if leaderError(err) || errors.Is(err, errNoAnswer) {
-		return true
-	}
-	var kerr kafka.Error
-	if errors.As(err, &kerr) {
-		return kerr.Temporary()
-	}
-	var nerr net.Error
-	return errors.As(err, &nerr) ||
-		errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, io.EOF) ||
-		errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, kafka.BrokerNotAvailable)
 }

@@ -123,15 +123,23 @@ func New(cfg Config) (*Table, error) {
 // else the fallback. ok is false only when a template produced a name Kafka
 // would refuse; the caller dead-letters the delivery.
 func (t *Table) Topic(eventType, tenant string) (topic string, ok bool) {
+	if r := t.route(eventType); r != nil {
+		return r.topic.fill(eventType, tenant)
+	}
+	return t.fallback, true
+}
+
+// route is the first route matching eventType, or nil.
+func (t *Table) route(eventType string) *route {
 	for i := range t.routes {
 		r := &t.routes[i]
 		for j := range r.patterns {
 			if r.patterns[j].match(eventType) {
-				return r.topic.fill(eventType, tenant)
+				return r
 			}
 		}
 	}
-	return t.fallback, true
+	return nil
 }
 
 // DeadLetter is the dead-letter topic.
@@ -149,6 +157,40 @@ func (t *Table) Topics() []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// TopicsFor lists the topics that deliveries of eventTypes (the documented
+// ones, say) can go to, plus Topics: for each event type, the topic its
+// first matching route names, a template filled in. The topics command
+// creates them and readiness checks them. A template with {tenant} needs
+// a delivery's tenant, which no configuration lists, so its topics are
+// left out (TenantTemplates names them); so is a filled-in name Kafka
+// would refuse, whose deliveries are dead-lettered.
+func (t *Table) TopicsFor(eventTypes []string) []string {
+	out := t.Topics()
+	for _, et := range eventTypes {
+		r := t.route(et)
+		if r == nil || r.topic.static || r.topic.has(fieldTenant) {
+			continue
+		}
+		if name, ok := r.topic.fill(et, ""); ok {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// TenantTemplates lists the route topics that use {tenant}, as written:
+// the topics they name are known only from deliveries.
+func (t *Table) TenantTemplates() []string {
+	var out []string
+	for _, r := range t.routes {
+		if r.topic.has(fieldTenant) && !slices.Contains(out, r.topic.text) {
+			out = append(out, r.topic.text)
+		}
+	}
+	return out
 }
 
 // MaxTopicLength is Kafka's limit on topic names.
@@ -274,6 +316,15 @@ func parseTemplate(s string) (template, error) {
 		}
 	}
 	return t, nil
+}
+
+func (t *template) has(field int) bool {
+	for _, p := range t.pieces {
+		if p.field == field {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *template) fill(eventType, tenant string) (string, bool) {

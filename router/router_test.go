@@ -207,3 +207,52 @@ func BenchmarkTopic(b *testing.B) {
 		}
 	})
 }
+
+// TestDefect4TopicsForTemplates (issue 14, defect 4): with the README's
+// routes example, Topics (what topics created and readiness checked)
+// left out the templated topic of every event type, so their deliveries
+// got 503 forever while readiness said ready. TopicsFor fills each
+// template with every given event type that reaches it first.
+func TestDefect4TopicsForTemplates(t *testing.T) {
+	readme := Config{Routes: []Route{
+		{Match: []string{"contact.*"}, Topic: "engage.contact"},
+		{Match: []string{"*"}, Topic: "engage.{eventType}"},
+	}}
+	tenants := Config{Routes: []Route{
+		{Match: []string{"contact.*"}, Topic: "{tenant}.contact"},
+		{Match: []string{"loyalty.*"}, Topic: "{tenant}.{eventType}"},
+		{Match: []string{"reward.*"}, Topic: "engage.{eventType}"},
+	}}
+	documented := []string{"contact.created", "contact.deleted", "loyalty.addPoints", "point.balance.updated", "reward.voucher.created", "bad type"}
+	tests := []struct {
+		name    string
+		cfg     Config
+		want    []string
+		tenants []string
+	}{
+		{"README example", readme, []string{
+			"engage.contact", "engage.deadletter", "engage.loyalty.addPoints", "engage.point.balance.updated",
+			"engage.reward.voucher.created", "engage.unrouted",
+		}, nil},
+		{"built-in table", Default(), []string{
+			"engage.contact", "engage.deadletter", "engage.loyalty", "engage.promotion", "engage.reward", "engage.unrouted",
+		}, nil},
+		{"tenant templates", tenants, []string{
+			"engage.deadletter", "engage.reward.voucher.created", "engage.unrouted",
+		}, []string{"{tenant}.contact", "{tenant}.{eventType}"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tb, err := New(tt.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, tb.TopicsFor(documented)); diff != "" {
+				t.Errorf("TopicsFor (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.tenants, tb.TenantTemplates()); diff != "" {
+				t.Errorf("TenantTemplates (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

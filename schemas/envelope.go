@@ -28,12 +28,25 @@ var (
 //	{"eventId": "…", "eventType": "contact.updated", "isEncrypted": false,
 //	 "payload": {…}, "tenant": "myTenantName"}
 //
-// Keys match as encoding/json matches struct fields (exact or case-folded,
-// the last duplicate wins), so a consumer decoding the record with
-// encoding/json sees what the bridge routed on.
+// Keys match as encoding/json matches a struct's string and bool fields, so
+// a consumer decoding the record with encoding/json sees what the bridge
+// routed on. The exact rule, for the envelope's keys and for contactId:
+//
+//   - a key matches a name exactly or under Unicode case folding
+//     (strings.EqualFold), so "Tenant" and "TENANT" are tenant;
+//   - a member whose value is null is skipped, as encoding/json leaves a
+//     string or bool field untouched on null: "tenant":"acme","tenant":null
+//     is tenant acme;
+//   - of the other matching members, the last one wins, whatever its key's
+//     casing; when its value has the wrong type (where encoding/json reports
+//     an error and keeps the earlier value) the field counts as not a string.
+//
+// payload is the exception to the null rule: encoding/json hands null to a
+// json.RawMessage, so a last payload of null means no payload.
 type Envelope struct {
-	// EventID is eventId, or id when eventId is absent (loyalty.addPoints
-	// and point.balance.updated use id); empty when neither is there.
+	// EventID is eventId, or id when eventId is absent or null
+	// (loyalty.addPoints and point.balance.updated use id); empty when
+	// neither is there.
 	EventID string
 	// EventType is the event's name, for example "contact.updated".
 	EventType string
@@ -135,6 +148,9 @@ func ParseEnvelope(body []byte) (Envelope, error) {
 		return contact.member
 	}
 	err := scanObject(body, func(m member) error {
+		if body[m.value.start] == 'n' && !keyIs(body, m, "payload") {
+			return nil // null leaves the field as it was (see Envelope)
+		}
 		switch {
 		case keyIs(body, m, "eventType"):
 			eventType, haveEventType = m, true
@@ -156,7 +172,7 @@ func ParseEnvelope(body []byte) (Envelope, error) {
 	}
 
 	if !haveEventType {
-		return Envelope{}, fmt.Errorf("%w: no eventType key", ErrMissingEventType)
+		return Envelope{}, fmt.Errorf("%w: no eventType key, or only null", ErrMissingEventType)
 	}
 	v := body[eventType.value.start:eventType.value.end]
 	if v[0] != '"' {
@@ -186,8 +202,6 @@ func ParseEnvelope(body []byte) (Envelope, error) {
 			e.isEncrypted = isEncrypted.value
 		case "false":
 			e.isEncrypted = isEncrypted.value
-		case "null":
-			// encoding/json leaves a bool untouched on null: not encrypted.
 		default:
 			return e, fmt.Errorf("%w: isEncrypted is not a boolean", ErrInvalidPayload)
 		}
@@ -212,7 +226,8 @@ func ParseEnvelope(body []byte) (Envelope, error) {
 
 // ContactID validates that payload is one JSON object and returns its
 // contactId, matching the key in any casing (reward.voucher.created sends
-// ContactId). Errors wrap ErrPayloadNotJSON, ErrInvalidPayload (valid JSON
+// ContactId) by encoding/json's rule spelled out on Envelope: null skipped,
+// then the last match wins. Errors wrap ErrPayloadNotJSON, ErrInvalidPayload (valid JSON
 // but not an object) or ErrMissingContactID.
 func ContactID(payload []byte) (string, error) {
 	contact := contactFinder{data: payload}
@@ -226,7 +241,8 @@ func ContactID(payload []byte) (string, error) {
 }
 
 // contactFinder collects the last member named contactId (any casing) of
-// the object it is shown, as encoding/json would decode it.
+// the object it is shown, skipping null values: encoding/json's rule for a
+// string field, spelled out on Envelope.
 type contactFinder struct {
 	data  []byte
 	found member
@@ -234,7 +250,7 @@ type contactFinder struct {
 }
 
 func (c *contactFinder) member(m member) error {
-	if keyIs(c.data, m, "contactId") {
+	if c.data[m.value.start] != 'n' && keyIs(c.data, m, "contactId") {
 		c.found, c.have = m, true
 	}
 	return nil
@@ -242,7 +258,7 @@ func (c *contactFinder) member(m member) error {
 
 func (c *contactFinder) result() (string, error) {
 	if !c.have {
-		return "", fmt.Errorf("%w: no contactId key", ErrMissingContactID)
+		return "", fmt.Errorf("%w: no contactId key, or only null", ErrMissingContactID)
 	}
 	v := c.found.value
 	if c.data[v.start] != '"' {

@@ -18,10 +18,13 @@ const EnvelopeSchema = "envelope"
 // not addresses the bridge fetches.
 const schemaBase = "https://github.com/engage-bridge/engage-bridge/schemas/jsonschema/"
 
-// JSONSchema returns a JSON Schema (draft 2020-12) document: the envelope's
-// for EnvelopeSchema, else the payload schema of a documented event type.
+// JSONSchema returns a self-contained JSON Schema (draft 2020-12) document:
+// the envelope's for EnvelopeSchema, else the payload schema of a
+// documented event type. The schemas it builds on are bundled under $defs
+// and referenced as "#/$defs/<name>", so any standalone validator can use
+// the document alone.
 func JSONSchema(name string) ([]byte, bool) {
-	b, err := schemaFiles.ReadFile("jsonschema/" + name + ".json")
+	b, err := bundle(name)
 	return b, err == nil
 }
 

@@ -22,7 +22,7 @@ import (
 
 const (
 	e2eSecret  = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-	e2eSecret2 = "whsec_plJ3nmyCDGBKInavdOK15jsl"
+	e2eSecret2 = "whsec_ZW5nYWdlLWJyaWRnZS1lMmUtcm90YXRlZC1zZWNyZXQ="
 	e2eKey     = "DaqfT7Ys6tGqM3zbesEKpmacTJEqBCp2"
 	partitions = 3
 )

@@ -94,6 +94,22 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// TestVersionHelp is issue 14 defect 12d: version -h prints help, as every
+// other command's -h does, not the version.
+func TestVersionHelp(t *testing.T) {
+	for _, args := range [][]string{{"version", "-h"}, {"version", "--help"}, {"--version", "-h"}} {
+		var stdout, stderr bytes.Buffer
+		code := exitCode(run(context.Background(), args, envOf(nil), &stdout, &stderr), &stderr)
+		if code != 0 || !strings.HasPrefix(stderr.String(), "Usage: engage-bridge version") || stdout.Len() != 0 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 0, nothing, the usage", args, code, stdout.String(), stderr.String())
+		}
+	}
+	var out bytes.Buffer
+	if code := exitCode(run(context.Background(), []string{"version", "extra"}, envOf(nil), &out, &out), &out); code != 2 {
+		t.Errorf("version extra: exit %d, want 2", code)
+	}
+}
+
 // TestDevSendTail is the first-run path of the README: dev with its
 // embedded broker, the printed send command, and tail showing the record
 // on engage.contact.

@@ -44,6 +44,7 @@ func writeFile(t *testing.T, name, text string) string {
 func TestConfigValidation(t *testing.T) {
 	certs := testcert.New(t)
 	secretsFile := writeFile(t, "secrets", "# rotated 2026-11\n"+e2eSecret+"\n\n"+e2eSecret2+"\n")
+	shortSecretsFile := writeFile(t, "short-secrets", e2eSecret+"\n# the next one is too short\nwhsec_bm9wZQ==\n")
 	keyFile := writeFile(t, "key", e2eKey+"\n")
 	tokenFile := writeFile(t, "token", "tok-from-file\n")
 	passwordFile := writeFile(t, "password", "kafka-pass-from-file\n")
@@ -74,10 +75,19 @@ func TestConfigValidation(t *testing.T) {
 		{"BRIDGE_SIGNING_SECRETS", map[string]string{"BRIDGE_SIGNING_SECRETS": ""}, "BRIDGE_SIGNING_SECRETS: required: the whsec_ signing secret from the Svix portal (or BRIDGE_SIGNING_SECRETS_FILE)", nil},
 		{"BRIDGE_SIGNING_SECRETS", map[string]string{"BRIDGE_SIGNING_SECRETS": e2eSecret + ",whsec_not*base64"}, "BRIDGE_SIGNING_SECRETS: signing secret 2 of 2 is not a whsec_ secret (expected whsec_ followed by standard base64)", nil},
 		{"BRIDGE_SIGNING_SECRETS_FILE", map[string]string{"BRIDGE_SIGNING_SECRETS": "", "BRIDGE_SIGNING_SECRETS_FILE": secretsFile}, "", func(c config) bool { return len(c.Ingress.SigningSecrets) == 2 }},
+		// Defect 5 of issue 14: whsec_ and at least 24 bytes, each bad entry
+		// named by position.
+		{"BRIDGE_SIGNING_SECRETS", map[string]string{"BRIDGE_SIGNING_SECRETS": "nope"}, "BRIDGE_SIGNING_SECRETS: signing secret 1 of 1 does not start with whsec_", nil},
+		{"BRIDGE_SIGNING_SECRETS", map[string]string{"BRIDGE_SIGNING_SECRETS": e2eSecret + "," + e2eSecret[6:]}, "BRIDGE_SIGNING_SECRETS: signing secret 2 of 2 does not start with whsec_", nil},
+		{"BRIDGE_SIGNING_SECRETS", map[string]string{"BRIDGE_SIGNING_SECRETS": "whsec_bm9wZQ==," + e2eSecret + ",whsec_%"},
+			"BRIDGE_SIGNING_SECRETS: signing secret 1 of 3 is shorter than 24 bytes after base64 decoding (Svix's secrets have 24 or 32); signing secret 3 of 3 is not a whsec_ secret (expected whsec_ followed by standard base64)", nil},
+		{"BRIDGE_SIGNING_SECRETS_FILE", map[string]string{"BRIDGE_SIGNING_SECRETS": "", "BRIDGE_SIGNING_SECRETS_FILE": shortSecretsFile},
+			"BRIDGE_SIGNING_SECRETS_FILE: signing secret 2 of 2 is shorter than 24 bytes after base64 decoding (Svix's secrets have 24 or 32)", nil},
+		// Defect 6 of issue 14: one problem per variable, the true one.
 		{"BRIDGE_SIGNING_SECRETS_FILE", map[string]string{"BRIDGE_SIGNING_SECRETS": "", "BRIDGE_SIGNING_SECRETS_FILE": "/nonexistent/secrets"},
-			"BRIDGE_SIGNING_SECRETS_FILE: cannot read /nonexistent/secrets: no such file or directory; BRIDGE_SIGNING_SECRETS: required: the whsec_ signing secret from the Svix portal (or BRIDGE_SIGNING_SECRETS_FILE)", nil},
+			"BRIDGE_SIGNING_SECRETS_FILE: cannot read /nonexistent/secrets: no such file or directory", nil},
 		{"BRIDGE_SIGNING_SECRETS_FILE", map[string]string{"BRIDGE_SIGNING_SECRETS_FILE": secretsFile},
-			"BRIDGE_SIGNING_SECRETS: set BRIDGE_SIGNING_SECRETS or BRIDGE_SIGNING_SECRETS_FILE, not both; BRIDGE_SIGNING_SECRETS: required: the whsec_ signing secret from the Svix portal (or BRIDGE_SIGNING_SECRETS_FILE)", nil},
+			"BRIDGE_SIGNING_SECRETS: set BRIDGE_SIGNING_SECRETS or BRIDGE_SIGNING_SECRETS_FILE, not both", nil},
 		{"BRIDGE_ENCRYPTION_KEY", map[string]string{"BRIDGE_ENCRYPTION_KEY": e2eKey}, "", func(c config) bool { return c.Ingress.EncryptionKey != nil }},
 		{"BRIDGE_ENCRYPTION_KEY", map[string]string{}, "", func(c config) bool { return c.Ingress.EncryptionKey == nil }},
 		{"BRIDGE_ENCRYPTION_KEY", map[string]string{"BRIDGE_ENCRYPTION_KEY": "tooShortKey123"}, "BRIDGE_ENCRYPTION_KEY: must be exactly 32 single-byte characters, got 14 characters in 14 bytes", nil},
@@ -105,7 +115,9 @@ func TestConfigValidation(t *testing.T) {
 		{"BRIDGE_AUTH_TOKEN", map[string]string{"BRIDGE_AUTH_TOKEN": "tok"}, "BRIDGE_AUTH_HEADER: required when BRIDGE_AUTH_TOKEN is set", nil},
 		{"BRIDGE_AUTH_TOKEN_FILE", map[string]string{"BRIDGE_AUTH_HEADER": "X-Engage-Token", "BRIDGE_AUTH_TOKEN_FILE": tokenFile}, "", func(c config) bool { return c.Ingress.AuthToken == "tok-from-file" }},
 		{"BRIDGE_AUTH_TOKEN_FILE", map[string]string{"BRIDGE_AUTH_HEADER": "X-Engage-Token", "BRIDGE_AUTH_TOKEN_FILE": "/nonexistent/token"},
-			"BRIDGE_AUTH_TOKEN_FILE: cannot read /nonexistent/token: no such file or directory; BRIDGE_AUTH_TOKEN: required when BRIDGE_AUTH_HEADER is set", nil},
+			"BRIDGE_AUTH_TOKEN_FILE: cannot read /nonexistent/token: no such file or directory", nil},
+		{"BRIDGE_AUTH_TOKEN_FILE", map[string]string{"BRIDGE_AUTH_HEADER": "X-Engage-Token", "BRIDGE_AUTH_TOKEN": "tok", "BRIDGE_AUTH_TOKEN_FILE": tokenFile},
+			"BRIDGE_AUTH_TOKEN: set BRIDGE_AUTH_TOKEN or BRIDGE_AUTH_TOKEN_FILE, not both", nil},
 		{"BRIDGE_KAFKA_BROKERS", map[string]string{"BRIDGE_KAFKA_BROKERS": "kafka-1:9092, kafka-2:9092"}, "", func(c config) bool { return len(c.Kafka.Brokers) == 2 && c.Kafka.Brokers[1] == "kafka-2:9092" }},
 		{"BRIDGE_KAFKA_BROKERS", map[string]string{"BRIDGE_KAFKA_BROKERS": ""}, "BRIDGE_KAFKA_BROKERS: required (comma-separated host:port)", nil},
 		{"BRIDGE_KAFKA_BROKERS", map[string]string{"BRIDGE_KAFKA_BROKERS": "kafka-1"}, `BRIDGE_KAFKA_BROKERS: "kafka-1" is not host:port`, nil},
@@ -129,7 +141,9 @@ func TestConfigValidation(t *testing.T) {
 		{"BRIDGE_KAFKA_PASSWORD", map[string]string{"BRIDGE_KAFKA_SASL_MECHANISM": "PLAIN", "BRIDGE_KAFKA_USERNAME": "u", "BRIDGE_KAFKA_PASSWORD": "kafka-pass"}, "", func(c config) bool { return c.Kafka.SASL.Password == "kafka-pass" }},
 		{"BRIDGE_KAFKA_PASSWORD_FILE", map[string]string{"BRIDGE_KAFKA_SASL_MECHANISM": "SCRAM-SHA-256", "BRIDGE_KAFKA_USERNAME": "u", "BRIDGE_KAFKA_PASSWORD_FILE": passwordFile}, "", func(c config) bool { return c.Kafka.SASL.Password == "kafka-pass-from-file" }},
 		{"BRIDGE_KAFKA_PASSWORD_FILE", map[string]string{"BRIDGE_KAFKA_SASL_MECHANISM": "SCRAM-SHA-256", "BRIDGE_KAFKA_USERNAME": "u", "BRIDGE_KAFKA_PASSWORD_FILE": "/nonexistent/pw"},
-			"BRIDGE_KAFKA_PASSWORD_FILE: cannot read /nonexistent/pw: no such file or directory; BRIDGE_KAFKA_PASSWORD: required with BRIDGE_KAFKA_SASL_MECHANISM", nil},
+			"BRIDGE_KAFKA_PASSWORD_FILE: cannot read /nonexistent/pw: no such file or directory", nil},
+		{"BRIDGE_KAFKA_PASSWORD_FILE", map[string]string{"BRIDGE_KAFKA_SASL_MECHANISM": "SCRAM-SHA-256", "BRIDGE_KAFKA_USERNAME": "u", "BRIDGE_KAFKA_PASSWORD": "kafka-pass", "BRIDGE_KAFKA_PASSWORD_FILE": passwordFile},
+			"BRIDGE_KAFKA_PASSWORD: set BRIDGE_KAFKA_PASSWORD or BRIDGE_KAFKA_PASSWORD_FILE, not both", nil},
 		{"BRIDGE_KAFKA_CLIENT_ID", map[string]string{"BRIDGE_KAFKA_CLIENT_ID": "bridge-eu-1"}, "", func(c config) bool { return c.Kafka.ClientID == "bridge-eu-1" }},
 		{"BRIDGE_KAFKA_CLIENT_ID", map[string]string{}, "", func(c config) bool { return c.Kafka.ClientID == "engage-bridge" }},
 		{"BRIDGE_KAFKA_CLIENT_ID", map[string]string{"BRIDGE_KAFKA_CLIENT_ID": "bridge\x01"}, "BRIDGE_KAFKA_CLIENT_ID: must be at most 255 characters without control characters", nil},
@@ -222,6 +236,43 @@ func mapValues(m map[string]string) []string {
 		out = append(out, v)
 	}
 	return out
+}
+
+// TestConfigOneProblemPerVariable is defect 6 of issue 14 through the
+// command line: a secret in the environment and its file as a flag is
+// reported once, as set twice, not also as missing.
+func TestConfigOneProblemPerVariable(t *testing.T) {
+	secretsFile := writeFile(t, "secrets", e2eSecret+"\n")
+	tokenFile := writeFile(t, "token", "tok\n")
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"env secrets, flag file", map[string]string{"BRIDGE_SIGNING_SECRETS": e2eSecret}, []string{"--signing-secrets-file", secretsFile},
+			"engage-bridge: invalid configuration: BRIDGE_SIGNING_SECRETS: set BRIDGE_SIGNING_SECRETS or BRIDGE_SIGNING_SECRETS_FILE, not both"},
+		{"env token and token file", map[string]string{"BRIDGE_SIGNING_SECRETS": e2eSecret, "BRIDGE_AUTH_HEADER": "X-Engage-Token", "BRIDGE_AUTH_TOKEN": "tok", "BRIDGE_AUTH_TOKEN_FILE": tokenFile}, nil,
+			"engage-bridge: invalid configuration: BRIDGE_AUTH_TOKEN: set BRIDGE_AUTH_TOKEN or BRIDGE_AUTH_TOKEN_FILE, not both"},
+		{"flag token, env token file", map[string]string{"BRIDGE_SIGNING_SECRETS": e2eSecret, "BRIDGE_AUTH_HEADER": "X-Engage-Token", "BRIDGE_AUTH_TOKEN_FILE": tokenFile}, []string{"--auth-token", "tok"},
+			"engage-bridge: invalid configuration: BRIDGE_AUTH_TOKEN: set BRIDGE_AUTH_TOKEN or BRIDGE_AUTH_TOKEN_FILE, not both"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"BRIDGE_KAFKA_BROKERS": "127.0.0.1:1", "BRIDGE_LISTEN": "127.0.0.1:0", "BRIDGE_ADMIN_LISTEN": "127.0.0.1:0"}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			var stdout, stderr bytes.Buffer
+			err := run(t.Context(), append([]string{"serve"}, tt.args...), envOf(env), &stdout, &stderr)
+			if code := exitCode(err, &stderr); code != 2 {
+				t.Fatalf("exit code %d, want 2", code)
+			}
+			if got := strings.TrimSpace(stderr.String()); got != tt.want {
+				t.Errorf("stderr\n got  %q\n want %q", got, tt.want)
+			}
+		})
+	}
 }
 
 // TestReadmeDocumentsEverySetting keeps the README's configuration table

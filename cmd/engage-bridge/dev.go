@@ -103,7 +103,7 @@ func createTopics(ctx context.Context, cfg config, partitions, replicationFactor
 	defer ops.Close()
 	maxBody := cfg.Ingress.MaxBodyBytes
 	var specs []kafkaops.TopicSpec
-	for _, t := range cfg.Routes.Topics() {
+	for _, t := range knownTopics(cfg.Routes) {
 		specs = append(specs, kafkaops.TopicSpec{
 			Name: t, Partitions: partitions, ReplicationFactor: replicationFactor,
 			Configs: map[string]string{"max.message.bytes": fmt.Sprint(kafkaops.MaxMessageBytes(maxBody))},

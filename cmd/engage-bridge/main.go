@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -47,7 +45,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "replay":
 		return runReplay(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-version":
-		return runVersion(stdout)
+		return runVersion(rest, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		usage(stdout)
 		return nil
@@ -74,19 +72,4 @@ Commands:
 
 Run 'engage-bridge <command> -h' for a command's flags.
 `)
-}
-
-// exitCode prints err and returns the process exit code: 0 for success,
-// 2 for configuration and usage errors, 1 for everything else.
-func exitCode(err error, stderr io.Writer) int {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	fmt.Fprintln(stderr, "engage-bridge:", err)
-	var ce *configError
-	var ue *usageError
-	if errors.As(err, &ce) || errors.As(err, &ue) {
-		return 2
-	}
-	return 1
 }

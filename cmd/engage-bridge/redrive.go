@@ -21,7 +21,8 @@ const defaultRedriveGroup = "engage-bridge-redrive"
 func runRedrive(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("redrive", `redrive [--dry-run] [--group G]
 
-Reads the dead-letter topic as consumer group G and runs every record through the same
+Reads the dead-letter topic from consumer group G's committed offsets (without joining
+G; refused while G has members) and runs every record through the same
 steps as a webhook (parse, decrypt, find contactId, route, publish) with the current
 configuration: for example after BRIDGE_ENCRYPTION_KEY was added, or a routes file fixed.
 Signatures are not checked again; they were when the deliveries arrived. Each record's
@@ -108,7 +109,7 @@ Example:
 	}
 
 	published, still := 0, 0
-	n, err := ops.NewGroupConsumer(conn, *group, dlq).Run(ctx, func(ctx context.Context, r kafkaops.Record) error {
+	n, err := ops.NewGroupConsumer(*group, dlq).Run(ctx, func(ctx context.Context, r kafkaops.Record) error {
 		res, err := proc.Process(ctx, deliveryOf(r), r.Value, nil)
 		if err != nil {
 			return err // not committed: the next run tries again

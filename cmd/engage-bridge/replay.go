@@ -18,7 +18,8 @@ func runReplay(ctx context.Context, args []string, getenv func(string) string, s
 Moves a consumer group's committed offsets on the topics back (or forward) to the first
 record at or after a time, or to the start, so that the group reads those records again.
 Dry run by default: prints the old and new offset of every partition. --execute applies,
-and refuses while the group has active members (stop its consumers first).
+and refuses while the group has active members (stop its consumers first), and for a
+group with no committed offset on the topics (a mistyped name?) unless --allow-new-group.
 
 Example:
   engage-bridge replay --group pos --topic engage.contact,engage.loyalty --to-time 2026-11-01T00:00:00Z
@@ -29,6 +30,7 @@ Example:
 	toTime := fs.String("to-time", "", "RFC 3339 time, for example 2026-11-01T00:00:00Z")
 	toEarliest := fs.Bool("to-earliest", false, "move to the first offset of each partition")
 	execute := fs.Bool("execute", false, "apply the move (default: only show it)")
+	allowNew := fs.Bool("allow-new-group", false, "let --execute move a group that has no committed offsets on the topics (it creates the group)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -89,10 +91,16 @@ Example:
 		if members > 0 {
 			fmt.Fprintf(stdout, "note: group %s has %d active members now; --execute will refuse until they stop\n", *group, members)
 		}
+		if kafkaops.NewGroup(moves) {
+			fmt.Fprintf(stdout, "note: group %s has no committed offsets on these topics (a mistyped name?); --execute will refuse unless --allow-new-group\n", *group)
+		}
 		return nil
 	}
-	if err := ops.ApplyReset(ctx, *group, moves); err != nil {
-		if errors.Is(err, kafkaops.ErrGroupActive) {
+	if err := ops.ApplyReset(ctx, *group, moves, *allowNew); err != nil {
+		switch {
+		case errors.Is(err, kafkaops.ErrNewGroup):
+			return fmt.Errorf("replay: group %s: %w; check the name, or add --allow-new-group to create it at these offsets", *group, err)
+		case errors.Is(err, kafkaops.ErrGroupActive):
 			return fmt.Errorf("replay: group %s: %w", *group, err)
 		}
 		return err

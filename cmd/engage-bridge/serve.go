@@ -8,6 +8,7 @@ import (
 	stdlog "log"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -63,7 +64,16 @@ func newBridge(cfg config, log zerolog.Logger) (*bridge, error) {
 	if err != nil {
 		return nil, &configError{problems: []string{"BRIDGE_DEDUPE_TTL/BRIDGE_DEDUPE_MAX_ENTRIES: " + err.Error()}}
 	}
-	pub, err := publisher.New(publisher.Config{Conn: cfg.Kafka}, log.With().Str("component", "publisher").Logger())
+	topics := knownTopics(cfg.Routes)
+	pub, err := publisher.New(publisher.Config{Conn: cfg.Kafka, MissingTopic: func(topic string) {
+		// The label stays bounded: topics the table names for documented
+		// event types by name, any other as "other" (its name is in the
+		// request's log line).
+		if !slices.Contains(topics, topic) {
+			topic = "other"
+		}
+		m.MissingTopic(topic)
+	}}, log.With().Str("component", "publisher").Logger())
 	if err != nil {
 		return nil, &configError{problems: []string{"BRIDGE_KAFKA_*: " + err.Error()}}
 	}
@@ -86,7 +96,7 @@ func newBridge(cfg config, log zerolog.Logger) (*bridge, error) {
 	if err != nil {
 		return nil, &configError{problems: []string{err.Error()}}
 	}
-	adm := admin.New(admin.Config{Topics: cfg.Routes.Topics()}, pub, m.Registry(),
+	adm := admin.New(admin.Config{Topics: topics}, pub, m.Registry(),
 		log.With().Str("component", "readiness").Logger(), m.Ready)
 
 	b := &bridge{cfg: cfg, log: log, tracing: tp, metrics: m, publisher: pub, admin: adm}

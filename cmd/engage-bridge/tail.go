@@ -42,7 +42,7 @@ func runTail(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	if len(list) == 0 {
 		if _, routes := v.routes(); routes != nil {
-			list = routes.Topics()
+			list = knownTopics(routes)
 		}
 	}
 	if err := v.err(); err != nil {

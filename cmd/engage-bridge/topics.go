@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/engage-bridge/engage-bridge/internal/kafkaops"
+	"github.com/engage-bridge/engage-bridge/router"
+	"github.com/engage-bridge/engage-bridge/schemas"
 )
 
 func runTopics(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -17,8 +19,10 @@ func runTopics(ctx context.Context, args []string, getenv func(string) string, s
 
 Creates the topics of the routing table (BRIDGE_ROUTES_FILE, or the built-in one) that
 do not exist, with a max.message.bytes that fits a BRIDGE_MAX_BODY_BYTES body plus its
-headers, and reports existing topics whose settings differ. Running it twice changes
-nothing; existing topics are never altered.
+headers, and reports existing topics whose settings differ. A template route's topics
+are those of every documented event type it receives (schemas --list); {tenant} has no
+known values, so those topics are left to you. Running it twice changes nothing;
+existing topics are never altered. It is the only command that creates topics.
 
 Example:
   engage-bridge topics --kafka-brokers kafka:9092 --partitions 6 --replication-factor 3`, stderr)
@@ -50,7 +54,7 @@ Example:
 
 	want := kafkaops.MaxMessageBytes(maxBody)
 	var specs []kafkaops.TopicSpec
-	for _, t := range routes.Topics() {
+	for _, t := range knownTopics(routes) {
 		specs = append(specs, kafkaops.TopicSpec{
 			Name: t, Partitions: *partitions, ReplicationFactor: *rf,
 			Configs: map[string]string{"max.message.bytes": strconv.FormatInt(want, 10)},
@@ -80,5 +84,17 @@ Example:
 		}
 		fmt.Fprintf(w, "%s\texists with other settings\t%s\n", s.Name, strings.Join(differs, "; "))
 	}
+	for _, tmpl := range routes.TenantTemplates() {
+		fmt.Fprintf(w, "%s\tnot created\t{tenant} is known only from deliveries: create each tenant's topic yourself\n", tmpl)
+	}
 	return w.Flush()
+}
+
+// knownTopics are the topics the bridge publishes to as far as the
+// configuration tells: the table's fixed topics and its templates filled
+// with every documented event type. topics creates them, readiness checks
+// them. Event types Engage adds later and {tenant} templates are known only
+// from deliveries (docs/operations.md says what to do).
+func knownTopics(routes *router.Table) []string {
+	return routes.TopicsFor(schemas.EventTypes())
 }

@@ -13,7 +13,11 @@ var (
 	commit  = ""
 )
 
-func runVersion(stdout io.Writer) error {
+func runVersion(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("version", "version", stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
 	v, c := buildInfo()
 	fmt.Fprintf(stdout, "engage-bridge %s\ncommit %s\n%s %s/%s\n", v, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return nil

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -55,28 +56,67 @@ func (s SASL) String() string {
 // GoString keeps the password out of %#v too.
 func (s SASL) GoString() string { return s.String() }
 
-// Validate reports every problem at once.
+// FieldError is a problem with one field of a Config, named as the Config
+// names it: Brokers, ClientID, SASL.Mechanism, SASL.Username,
+// SASL.Password, TLS.CAFile, TLS.CertFile, TLS.KeyFile. Its message may
+// name other fields the same way, so that a command can rename each to the
+// variable or flag that sets it. No message quotes a password, and none
+// holds a library's error text that could.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// ErrRequired is a field that must be set (alone or given another field).
+var ErrRequired = errors.New("required")
+
+// ErrPair is two fields of which one is set without the other.
+var ErrPair = errors.New("must be set together")
+
+// ErrSASLprep is a SCRAM username or password that SASLprep (RFC 4013)
+// rejects, for example one holding a control character: no SCRAM exchange
+// can use it. The library's own message is dropped, because older
+// versions quoted the password in it.
+var ErrSASLprep = errors.New("SASLprep rejects it (for example a control character), so SCRAM cannot use it")
+
+// Validate reports every problem at once, each a *FieldError.
 func (c Config) Validate() error {
 	var errs []error
+	add := func(field string, err error) { errs = append(errs, &FieldError{Field: field, Err: err}) }
 	if len(c.Brokers) == 0 {
-		errs = append(errs, errors.New("brokers: at least one host:port is required"))
+		add("Brokers", fmt.Errorf("%w (comma-separated host:port)", ErrRequired))
 	}
 	for _, b := range c.Brokers {
-		if _, _, err := net.SplitHostPort(b); err != nil {
-			errs = append(errs, fmt.Errorf("brokers: %q is not host:port", b))
+		if _, port, err := net.SplitHostPort(b); err != nil || port == "" {
+			add("Brokers", fmt.Errorf("%q is not host:port", b))
 		}
+	}
+	if len(c.ClientID) > 255 || strings.ContainsFunc(c.ClientID, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		add("ClientID", errors.New("must be at most 255 characters without control characters"))
 	}
 	switch c.SASL.Mechanism {
 	case "":
+		if c.SASL.Username != "" || c.SASL.Password != "" {
+			add("SASL.Mechanism", fmt.Errorf("%w when a Kafka username or password is set (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)", ErrRequired))
+		}
 	case MechanismPlain, MechanismScramSHA256, MechanismScramSHA512:
 		if c.SASL.Username == "" {
-			errs = append(errs, errors.New("sasl: a username is required"))
+			add("SASL.Username", fmt.Errorf("%w with SASL.Mechanism", ErrRequired))
 		}
 		if c.SASL.Password == "" {
-			errs = append(errs, errors.New("sasl: a password is required"))
+			add("SASL.Password", fmt.Errorf("%w with SASL.Mechanism", ErrRequired))
+		}
+		if c.SASL.Username != "" && c.SASL.Password != "" {
+			if _, err := c.Mechanism(); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	default:
-		errs = append(errs, fmt.Errorf("sasl: mechanism %q is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", c.SASL.Mechanism))
+		add("SASL.Mechanism", fmt.Errorf("%q is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", c.SASL.Mechanism))
 	}
 	return errors.Join(errs...)
 }
@@ -96,19 +136,32 @@ func (c Config) dialTimeout() time.Duration {
 }
 
 // Mechanism returns the kafka-go SASL mechanism, or nil when SASL is off.
+// An error is a *FieldError of our own text: the SCRAM library's message
+// is never passed on, since xdg-go/scram before v1.3.0 quoted the password.
 func (c Config) Mechanism() (sasl.Mechanism, error) {
+	var algo scram.Algorithm
 	switch c.SASL.Mechanism {
 	case "":
 		return nil, nil
 	case MechanismPlain:
 		return plain.Mechanism{Username: c.SASL.Username, Password: c.SASL.Password}, nil
 	case MechanismScramSHA256:
-		return scram.Mechanism(scram.SHA256, c.SASL.Username, c.SASL.Password)
+		algo = scram.SHA256
 	case MechanismScramSHA512:
-		return scram.Mechanism(scram.SHA512, c.SASL.Username, c.SASL.Password)
+		algo = scram.SHA512
 	default:
-		return nil, fmt.Errorf("sasl: unknown mechanism %q", c.SASL.Mechanism)
+		return nil, &FieldError{Field: "SASL.Mechanism", Err: fmt.Errorf("%q is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", c.SASL.Mechanism)}
 	}
+	mech, err := scram.Mechanism(algo, c.SASL.Username, c.SASL.Password)
+	if err == nil {
+		return mech, nil
+	}
+	// Which of the two SASLprep refused: try the username with a password
+	// SASLprep accepts.
+	if _, userErr := scram.Mechanism(algo, c.SASL.Username, "password"); userErr != nil {
+		return nil, &FieldError{Field: "SASL.Username", Err: ErrSASLprep}
+	}
+	return nil, &FieldError{Field: "SASL.Password", Err: ErrSASLprep}
 }
 
 // Transport returns a kafka-go transport. metadataTTL bounds how stale the

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-
-	"github.com/engage-bridge/engage-bridge/internal/kafkaconn"
 )
 
 // TopicConfig returns a topic setting (for example max.message.bytes) as
@@ -37,8 +35,26 @@ func (c *Client) TopicConfig(ctx context.Context, topic, name string) (string, e
 	return "", fmt.Errorf("topic %s does not report %s", topic, name)
 }
 
-// ErrGroupActive: offsets of a group with members cannot be moved.
-var ErrGroupActive = errors.New("the consumer group has active members")
+// Errors of ApplyReset, matched with errors.Is.
+var (
+	// ErrGroupActive: offsets of a group with members cannot be moved.
+	ErrGroupActive = errors.New("the consumer group has active members")
+	// ErrNewGroup: the group has committed no offset on any partition of
+	// the topics, which is what a mistyped group name looks like; moving it
+	// would create a group nobody consumes with.
+	ErrNewGroup = errors.New("the consumer group has no committed offsets on these topics")
+)
+
+// NewGroup reports whether the group had committed no offset on any of
+// the planned partitions: ApplyReset refuses such a plan unless allowed.
+func NewGroup(moves []OffsetMove) bool {
+	for _, m := range moves {
+		if m.Old != NoOffset {
+			return false
+		}
+	}
+	return true
+}
 
 // ActiveMembers is how many members the group has now.
 func (c *Client) ActiveMembers(ctx context.Context, group string) (int, error) {
@@ -135,9 +151,15 @@ func (c *Client) PlanReset(ctx context.Context, group string, topics []string, t
 }
 
 // ApplyReset commits the planned offsets for the group. It refuses while
-// the group has active members: they would overwrite the offsets with
-// their own commits, and Kafka refuses such commits anyway.
-func (c *Client) ApplyReset(ctx context.Context, group string, moves []OffsetMove) error {
+// the group has active members (ErrGroupActive): they would overwrite the
+// offsets with their own commits, and Kafka refuses such commits anyway.
+// Unless allowNewGroup, it also refuses a plan for a group that committed
+// nothing on these partitions (ErrNewGroup): Kafka would silently create
+// a group of that name, and a typo would look like a successful replay.
+func (c *Client) ApplyReset(ctx context.Context, group string, moves []OffsetMove, allowNewGroup bool) error {
+	if !allowNewGroup && NewGroup(moves) {
+		return ErrNewGroup
+	}
 	n, err := c.ActiveMembers(ctx, group)
 	if err != nil {
 		return err
@@ -213,100 +235,50 @@ func (c *Client) Committed(ctx context.Context, group string, topics ...string) 
 	return out, nil
 }
 
-// GroupConsumer reads a topic as a member of a consumer group, committing
-// each record's offset only after its handler succeeded, and stops once it
-// has handled every record that existed when it started.
+// GroupConsumer reads a topic on behalf of a consumer group: from the
+// group's committed offsets, committing each record's offset only after
+// its handler succeeded, and stopping once it has handled every record
+// that existed when it started. It does not join the group (kafka-go's
+// group Reader would, and its Conn.ReadPartitions asks the broker to
+// create a missing topic); it refuses while the group has members, whose
+// commits would race its own.
 type GroupConsumer struct {
-	conn  kafkaconn.Config
 	ops   *Client
 	group string
 	topic string
 }
 
 // NewGroupConsumer returns a GroupConsumer for topic in group.
-func (c *Client) NewGroupConsumer(conn kafkaconn.Config, group, topic string) *GroupConsumer {
-	return &GroupConsumer{conn: conn, ops: c, group: group, topic: topic}
+func (c *Client) NewGroupConsumer(group, topic string) *GroupConsumer {
+	return &GroupConsumer{ops: c, group: group, topic: topic}
 }
 
 // Run handles the records between the group's committed offsets (or the
 // start) and the end each partition had when Run began; records written
 // meanwhile (for example ones fn itself appends) wait for the next run.
-// A handler error stops Run without committing that record.
+// Records of one partition are handled in order. A handler error stops
+// Run without committing that record.
 func (g *GroupConsumer) Run(ctx context.Context, fn func(context.Context, Record) error) (handled int, err error) {
-	parts, err := g.ops.Partitions(ctx, g.topic)
+	n, err := g.ops.ActiveMembers(ctx, g.group)
 	if err != nil {
 		return 0, err
 	}
-	n, ok := parts[g.topic]
-	if !ok {
-		return 0, fmt.Errorf("topic %s does not exist", g.topic)
+	if n > 0 {
+		return 0, fmt.Errorf("%w (%d); stop its consumers first", ErrGroupActive, n)
 	}
-	committed, err := g.ops.Committed(ctx, g.group, g.topic)
-	if err != nil {
-		return 0, err
-	}
-	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
-	for p := range n {
-		req.Topics[g.topic] = append(req.Topics[g.topic], kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p))
-	}
-	offsets, err := g.ops.client.ListOffsets(ctx, req)
-	if err != nil {
-		return 0, fmt.Errorf("list offsets: %w", err)
-	}
-	end := map[int]int64{}
-	for _, po := range offsets.Topics[g.topic] {
-		start := po.FirstOffset
-		if c, ok := committed[g.topic][po.Partition]; ok && c > start {
-			start = c
+	opts := TailOptions{Topics: []string{g.topic}, StopAtEnd: true, Group: g.group}
+	err = g.ops.Tail(ctx, opts, func(r Record) error {
+		if err := fn(ctx, r); err != nil {
+			return fmt.Errorf("%s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
 		}
-		if start < po.LastOffset {
-			end[po.Partition] = po.LastOffset
-		}
-	}
-	if len(end) == 0 {
-		return 0, nil
-	}
-
-	dialer, err := g.conn.Dialer()
-	if err != nil {
-		return 0, err
-	}
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:        g.conn.Brokers,
-		Dialer:         dialer,
-		GroupID:        g.group,
-		Topic:          g.topic,
-		StartOffset:    kafka.FirstOffset,
-		CommitInterval: 0, // commit synchronously, record by record
-		MaxWait:        500 * time.Millisecond,
-		MaxBytes:       16 << 20,
-	})
-	defer r.Close()
-	for len(end) > 0 {
-		m, err := r.FetchMessage(ctx)
-		if err != nil {
-			return handled, err
-		}
-		last, ok := end[m.Partition]
-		if !ok || m.Offset >= last {
-			continue // written after Run began, or a partition already done
-		}
-		rec := Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Time: m.Time, Key: m.Key, Value: m.Value}
-		for _, h := range m.Headers {
-			rec.Headers = append(rec.Headers, Header{Key: h.Key, Value: h.Value})
-		}
-		if err := fn(ctx, rec); err != nil {
-			return handled, fmt.Errorf("%s/%d@%d: %w", m.Topic, m.Partition, m.Offset, err)
-		}
-		if err := r.CommitMessages(ctx, m); err != nil {
-			return handled, fmt.Errorf("commit %s/%d@%d: %w", m.Topic, m.Partition, m.Offset, err)
+		next := []OffsetMove{{Topic: r.Topic, Partition: r.Partition, New: r.Offset + 1}}
+		if err := g.ops.commit(ctx, g.group, next); err != nil {
+			return fmt.Errorf("commit %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
 		}
 		handled++
-		if m.Offset+1 >= last {
-			delete(end, m.Partition)
-		}
-	}
-	return handled, nil
+		return nil
+	})
+	return handled, err
 }
 
 // FormatOffset prints an offset, or "-" for none.

@@ -6,6 +6,8 @@ package kafkatest
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -291,4 +293,48 @@ func ProduceError(req *kmsg.ProduceRequest, code int16) *kmsg.ProduceResponse {
 		resp.Topics = append(resp.Topics, st)
 	}
 	return resp
+}
+
+// Topics lists the topics that exist on the cluster, asking with a Metadata
+// request that cannot create one (AllowAutoTopicCreation false, all
+// topics), so that tests can check nothing else created any.
+func Topics(t testing.TB, c *kfake.Cluster) []string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrMetadataRequest()
+	req.Topics = nil // all
+	req.AllowAutoTopicCreation = false
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatalf("metadata: %v", err)
+	}
+	var out []string
+	for _, rt := range resp.Topics {
+		if rt.Topic != nil && rt.ErrorCode == 0 {
+			out = append(out, *rt.Topic)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// WatchAutoCreate counts, from now on, the Metadata requests that would let
+// the broker create a missing topic: v4 or later with
+// AllowAutoTopicCreation, or v0 to v3, which imply it.
+func WatchAutoCreate(c *kfake.Cluster) *atomic.Int64 {
+	var n atomic.Int64
+	c.ControlKey(int16(kmsg.Metadata), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if m := req.(*kmsg.MetadataRequest); m.Version < 4 || m.AllowAutoTopicCreation {
+			n.Add(1)
+		}
+		return nil, nil, false
+	})
+	return &n
 }

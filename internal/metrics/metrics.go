@@ -28,8 +28,11 @@ type Metrics struct {
 	schemaDrift       *prometheus.CounterVec
 	publishDuration   *prometheus.HistogramVec
 	rejected          *prometheus.CounterVec
+	missingTopics     *prometheus.CounterVec
 	inFlight          prometheus.Gauge
 	ready             prometheus.Gauge
+	configReloads     *prometheus.CounterVec
+	configReloadErrs  *prometheus.CounterVec
 }
 
 // durationBuckets run from 250 µs to 16 s: a publish normally takes about
@@ -81,6 +84,10 @@ func New() *Metrics {
 			Namespace: namespace, Name: "kafka_rejected_total",
 			Help: "Records Kafka refused for good (for example larger than max.message.bytes); fix the topic within Svix's retry window.",
 		}, []string{"topic"}),
+		missingTopics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "kafka_missing_topic_total",
+			Help: "Publishes answered 503 because their topic does not exist, by topic; create it with engage-bridge topics.",
+		}, []string{"topic"}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "in_flight_requests",
 			Help: "Webhook requests being handled now.",
@@ -89,10 +96,19 @@ func New() *Metrics {
 			Namespace: namespace, Name: "kafka_ready",
 			Help: "1 when the last readiness check reached Kafka and found the routed topics, else 0.",
 		}),
+		configReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "config_reloads_total",
+			Help: "Configuration files re-read after a change and taken into use, by the file's role (signing_secrets, encryption_key, auth_token, endpoints).",
+		}, []string{"file"}),
+		configReloadErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "config_reload_errors_total",
+			Help: "Changed configuration files refused (unreadable or invalid; the previous values stay in use), by the file's role.",
+		}, []string{"file"}),
 	}
 	m.registry.MustRegister(
 		m.requests, m.requestDuration, m.published, m.deadLetters, m.signatureFailures,
-		m.duplicates, m.schemaDrift, m.publishDuration, m.rejected, m.inFlight, m.ready,
+		m.duplicates, m.schemaDrift, m.publishDuration, m.rejected, m.missingTopics, m.inFlight, m.ready,
+		m.configReloads, m.configReloadErrs,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -144,6 +160,10 @@ func (m *Metrics) Publish(result string, d time.Duration) {
 // Rejected counts one record Kafka refused for good. The caller bounds topic.
 func (m *Metrics) Rejected(topic string) { m.rejected.WithLabelValues(topic).Inc() }
 
+// MissingTopic counts one publish whose topic does not exist. The caller
+// bounds topic.
+func (m *Metrics) MissingTopic(topic string) { m.missingTopics.WithLabelValues(topic).Inc() }
+
 // InFlight moves the in-flight gauge by delta.
 func (m *Metrics) InFlight(delta float64) { m.inFlight.Add(delta) }
 
@@ -153,5 +173,17 @@ func (m *Metrics) Ready(ok bool) {
 		m.ready.Set(1)
 	} else {
 		m.ready.Set(0)
+	}
+}
+
+// ConfigReload counts one re-read of a changed configuration file: ok when
+// its new content took effect, else refused with the previous values kept.
+// file is the file's role (signing_secrets, endpoints, ...), one of a
+// fixed set the caller names, never a path.
+func (m *Metrics) ConfigReload(file string, ok bool) {
+	if ok {
+		m.configReloads.WithLabelValues(file).Inc()
+	} else {
+		m.configReloadErrs.WithLabelValues(file).Inc()
 	}
 }
