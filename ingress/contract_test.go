@@ -46,6 +46,7 @@ func TestContractHTTPAnswers(t *testing.T) {
 		{Result{Outcome: Published}, nil},
 		{Result{}, publisher.ErrUnavailable},
 		{Result{}, publisher.ErrRejected},
+		{Result{}, ErrClientClosed},
 		{Result{}, ErrNotFound},
 		{Result{}, ErrMethodNotAllowed},
 		{Result{}, errPanic},

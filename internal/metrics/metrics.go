@@ -90,7 +90,7 @@ func New() *Metrics {
 		}, []string{"topic"}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "in_flight_requests",
-			Help: "Webhook requests being handled now.",
+			Help: "Webhook requests being handled now, each counted until the publisher has let go of its record (possibly after the answer); at most BRIDGE_MAX_IN_FLIGHT.",
 		}),
 		ready: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "kafka_ready",
