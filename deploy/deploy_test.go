@@ -1,7 +1,10 @@
 // Package deploy holds no code: its tests check the deployment files
 // (deploy/Dockerfile, docker-compose.yml, deploy/kubernetes,
 // deploy/prometheus) against the product contract, since no Docker engine
-// or cluster runs where the tests run.
+// or cluster runs where the tests run. It is its own Go module so that the
+// Kubernetes, compose and Helm libraries stay out of the product's go.mod; the
+// replace directive in deploy/go.mod lets it read the product's own facts
+// (the dedupe bound, the topic settings) from the source next to it.
 package deploy
 
 import (
