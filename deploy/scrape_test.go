@@ -30,7 +30,15 @@ import (
 // The alert rules and the dashboard may name only these.
 func scrapeBridge(t *testing.T) map[string]bool {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "engage-bridge")
+	webhook, admin, _ := startBridge(t)
+	return sendAndScrape(t, webhook, admin)
+}
+
+// startBridge builds the binary and runs `serve` against a kfake broker
+// with the routed topics, and returns its URLs once it is ready.
+func startBridge(t *testing.T) (webhook, admin, bin string) {
+	t.Helper()
+	bin = filepath.Join(t.TempDir(), "engage-bridge")
 	// Built in the product's own module, with its go.mod, as released.
 	build := exec.Command("go", "build", "-o", bin, "./cmd/engage-bridge")
 	build.Dir = ".."
@@ -84,7 +92,6 @@ func scrapeBridge(t *testing.T) map[string]bool {
 		}
 		_, _ = io.Copy(io.Discard, stderr)
 	}()
-	var webhook, admin string
 	select {
 	case a := <-listening:
 		webhook, admin = "http://"+a[0]+"/webhooks/engage", "http://"+a[1]
@@ -92,7 +99,12 @@ func scrapeBridge(t *testing.T) map[string]bool {
 		t.Fatal("the bridge did not start listening")
 	}
 	waitReady(t, admin)
+	return webhook, admin, bin
+}
 
+// sendAndScrape sends the traffic and returns the metric names exported.
+func sendAndScrape(t *testing.T, webhook, admin string) map[string]bool {
+	t.Helper()
 	example := func(et string) []byte {
 		b, ok := schemas.Example(et)
 		if !ok {
