@@ -61,12 +61,32 @@ func startBridge(t *testing.T) (webhook, admin, bin string) {
 		kafkatest.CreateTopic(t, c, topic, 3, configs)
 	}
 
+	// The default table plus a template route for event types outside
+	// the documented ones: their topics exist only when someone creates
+	// them, so custom.thing makes a missing-topic answer.
+	routes := filepath.Join(t.TempDir(), "routes.yaml")
+	if err := os.WriteFile(routes, []byte(`routes:
+  - match: ["contact.*"]
+    topic: engage.contact
+  - match: ["loyalty.*", "point.*"]
+    topic: engage.loyalty
+  - match: ["reward.*"]
+    topic: engage.reward
+  - match: ["promotion.*"]
+    topic: engage.promotion
+  - match: ["custom.*"]
+    topic: "engage.{eventType}"
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
 	// No encryption key: an encrypted payload is dead-lettered.
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"),
 		"BRIDGE_LISTEN=127.0.0.1:0", "BRIDGE_ADMIN_LISTEN=127.0.0.1:0",
 		"BRIDGE_SIGNING_SECRETS=" + testSecret,
+		"BRIDGE_ROUTES_FILE=" + routes,
 		"BRIDGE_KAFKA_BROKERS=" + strings.Join(c.ListenAddrs(), ","),
 	}
 	stderr, err := cmd.StderrPipe()
@@ -149,6 +169,7 @@ func sendAndScrape(t *testing.T, webhook, admin string) map[string]bool {
 		{"msg_drift", []byte(`{"eventType":"point.balance.updated","id":"x","payload":{"contactId":"c","balance":"12.5"},"tenant":"t"}`), true, 200},
 		{"msg_unsigned", []byte(`{}`), false, 401},
 		{"msg_too_large", []byte(padded), true, 503},
+		{"msg_missing_topic", []byte(`{"eventType":"custom.thing","id":"x","payload":{"contactId":"c"},"tenant":"t"}`), true, 503},
 	} {
 		if got := send(d.id, d.body, d.sign); got != d.status {
 			t.Fatalf("%s: status %d, want %d", d.id, got, d.status)
@@ -175,6 +196,7 @@ func sendAndScrape(t *testing.T, webhook, admin string) map[string]bool {
 		"engage_bridge_deadletters_total", "engage_bridge_signature_failures_total",
 		"engage_bridge_duplicates_total", "engage_bridge_schema_drift_total",
 		"engage_bridge_kafka_rejected_total", "engage_bridge_kafka_publish_duration_seconds_bucket",
+		"engage_bridge_kafka_missing_topic_total",
 	} {
 		if !names[want] {
 			t.Fatalf("the traffic did not make the bridge export %s; the checks below need every family", want)
