@@ -2,13 +2,16 @@ package publisher
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/engage-bridge/engage-bridge/internal/kafkaconn"
@@ -77,5 +80,51 @@ func TestReview_RequestTimeoutReordersContact(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"first", "older", "newer"}, got); diff != "" {
 		t.Errorf("one contact's records in partition order (-want +got):\n%s", diff)
+	}
+}
+
+// TestReview_DeletedTopicNotReportedMissing: a routed topic deleted under a
+// running bridge. Every publish to it is answered 503 (right) but, for as
+// long as the cached layouts last, not as ErrMissingTopic and not counted
+// by MissingTopic: the record is retried as a "refresh" error until the
+// caller's deadline, so the operator's EngageBridgeMissingTopic alert and
+// the `missing topic` log line (docs/operations.md) stay silent while
+// deliveries fail.
+func TestReview_DeletedTopicNotReportedMissing(t *testing.T) {
+	c := kafkatest.Cluster(t)
+	kafkatest.CreateTopic(t, c, "t", 1, nil)
+	var missing atomic.Int32
+	p, err := New(Config{Conn: kafkaconn.Config{Brokers: c.ListenAddrs()}, MissingTopic: func(string) { missing.Add(1) }}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = p.Close(ctx)
+	})
+	if _, err := publish(t, p, Message{Topic: "t", Key: []byte("k"), Value: []byte("v")}, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrDeleteTopicsRequest()
+	rt := kmsg.NewDeleteTopicsRequestTopic()
+	rt.Topic = kmsg.StringPtr("t")
+	req.Topics = append(req.Topics, rt)
+	req.TopicNames = []string{"t"}
+	if _, err := req.RequestWith(context.Background(), cl); err != nil {
+		t.Fatal(err)
+	}
+	_, err = publish(t, p, Message{Topic: "t", Key: []byte("k"), Value: []byte("v2")}, 8*time.Second) // BRIDGE_PUBLISH_TIMEOUT default
+	t.Logf("publish after deletion: %v; MissingTopic called %d times", err, missing.Load())
+	if !errors.Is(err, ErrMissingTopic) {
+		t.Errorf("publish to a deleted topic: %v, want ErrMissingTopic", err)
+	}
+	if missing.Load() != 1 {
+		t.Errorf("MissingTopic told %d times for one failed publish, want 1", missing.Load())
 	}
 }
