@@ -34,8 +34,11 @@ func (e *SignatureError) Error() string { return "invalid signature: " + e.Reaso
 
 // Delivery identifies one delivery attempt, as its headers say.
 type Delivery struct {
-	ID        string // svix-id (or webhook-id): stable across retries
-	Timestamp string // svix-timestamp as received: the attempt's time
+	ID string // svix-id (or webhook-id): stable across retries
+	// Timestamp is the attempt's time, svix-timestamp as the signature
+	// covers it: the canonical decimal of the verified integer, never the
+	// header text as received ("+0017…" verifies as 17…).
+	Timestamp string
 }
 
 // Verifier checks Svix signatures against every configured secret, so a
@@ -111,9 +114,20 @@ func (v *Verifier) Verify(h http.Header, body []byte) (Delivery, error) {
 		return Delivery{}, &SignatureError{ReasonTooNew}
 	}
 	if v.matches(id, sec, sig, body) {
-		return Delivery{ID: id, Timestamp: ts}, nil
+		return Delivery{ID: id, Timestamp: canonical(ts, sec)}, nil
 	}
 	return Delivery{}, &SignatureError{ReasonNoMatch}
+}
+
+// canonical is the decimal of sec, the signed value: ts itself when it is
+// already written so (no allocation), a new string when the sender wrote
+// the integer another way (a sign, leading zeros).
+func canonical(ts string, sec int64) string {
+	var buf [20]byte
+	if b := strconv.AppendInt(buf[:0], sec, 10); string(b) != ts {
+		return string(b)
+	}
+	return ts
 }
 
 // matches computes the v1 signature with each secret and looks for it in
