@@ -53,7 +53,7 @@ var kafkaErrors = [...]struct {
 	{kafka.Unknown, "UNKNOWN_SERVER_ERROR", fail},
 	{kafka.OffsetOutOfRange, "OFFSET_OUT_OF_RANGE", fail},
 	{kafka.InvalidMessage, "CORRUPT_MESSAGE", retry},                       // the record's CRC broke on the way; a resend arrives whole
-	{kafka.UnknownTopicOrPartition, "UNKNOWN_TOPIC_OR_PARTITION", refresh}, // topic or partition unknown to this broker: deleted, or metadata is stale
+	{kafka.UnknownTopicOrPartition, "UNKNOWN_TOPIC_OR_PARTITION", refresh}, // unknown to this broker: metadata is stale, or the topic was deleted (then the refresh says so, and the records fail with ErrMissingTopic)
 	{kafka.InvalidMessageSize, "INVALID_FETCH_SIZE", fail},
 	{kafka.LeaderNotAvailable, "LEADER_NOT_AVAILABLE", refresh},        // an election is under way
 	{kafka.NotLeaderForPartition, "NOT_LEADER_FOR_PARTITION", refresh}, // the leader moved

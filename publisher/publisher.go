@@ -84,7 +84,8 @@ type Config struct {
 	// Default 6 s (kafka-go's own default).
 	MetadataTTL time.Duration
 	// MissingTopic, when not nil, is told the topic of every publish that
-	// failed with ErrMissingTopic (for a metric). Default nil.
+	// failed with ErrMissingTopic (for a metric): once per Publish call,
+	// not per attempt or metadata fetch. Default nil.
 	MissingTopic func(topic string)
 }
 
@@ -232,6 +233,14 @@ func New(cfg Config, log zerolog.Logger) (*Publisher, error) {
 // on a publisher goroutine, possibly with the publisher's lock held: it
 // must be quick and must not call the Publisher. It may be nil.
 func (p *Publisher) Publish(ctx context.Context, m Message, done func(Ack, error)) (Ack, error) {
+	ack, err := p.publish(ctx, m, done)
+	if p.cfg.MissingTopic != nil && errors.Is(err, ErrMissingTopic) {
+		p.cfg.MissingTopic(m.Topic) // once per failed publish, however many attempts it took
+	}
+	return ack, err
+}
+
+func (p *Publisher) publish(ctx context.Context, m Message, done func(Ack, error)) (Ack, error) {
 	if done == nil {
 		done = func(Ack, error) {}
 	}
@@ -310,7 +319,7 @@ func (p *Publisher) fetchTopic(ctx context.Context, topic string) (*topicMeta, e
 			continue
 		}
 		if errors.Is(mt.Error, kafka.UnknownTopicOrPartition) {
-			return nil, p.missingTopic(topic)
+			return nil, p.topicGone(topic)
 		}
 		if mt.Error != nil {
 			return nil, fmt.Errorf("%w: topic %s: %w", ErrUnavailable, topic, mt.Error)
@@ -338,14 +347,28 @@ func (p *Publisher) fetchTopic(ctx context.Context, topic string) (*topicMeta, e
 		}
 		return p.storeLayout(topic, t), nil
 	}
-	return nil, p.missingTopic(topic)
+	return nil, p.topicGone(topic)
 }
 
-func (p *Publisher) missingTopic(topic string) error {
-	if p.cfg.MissingTopic != nil {
-		p.cfg.MissingTopic(topic)
+// topicGone is the metadata saying the topic does not exist: never created,
+// or deleted while the bridge runs. Its cached layout is forgotten and the
+// records queued for it are handed back with ErrMissingTopic at once:
+// retrying cannot help until an operator creates it, and Svix retries the
+// 503. Records in a request in flight follow when it ends (a deleted
+// topic's produce fails, send refreshes the layout, and lands here).
+func (p *Publisher) topicGone(topic string) error {
+	err := fmt.Errorf("%w: %w: %s does not exist; create it with engage-bridge topics", ErrUnavailable, ErrMissingTopic, topic)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.topics, topic)
+	for key, q := range p.queues {
+		if key.topic == topic {
+			finishAll(q.pending, err)
+			clear(q.pending)
+			q.pending = q.pending[:0]
+		}
 	}
-	return fmt.Errorf("%w: %w: %s does not exist; create it with engage-bridge topics", ErrUnavailable, ErrMissingTopic, topic)
+	return err
 }
 
 // storeLayout makes t the topic's layout unless a fetch started after t's
