@@ -78,7 +78,9 @@ type Config struct {
 	// request is not cut short when its callers leave (their contexts end
 	// their wait, not the request): until it ends, its partitions take no
 	// other request, so that order holds, and its records stay the
-	// publisher's, so that callers can account for their memory.
+	// publisher's, so that callers can account for their memory. Records
+	// of a request that ended without an answer are in doubt and are kept
+	// and resent first for up to 3 x RequestTimeout (see Publish).
 	RequestTimeout time.Duration
 	// MetadataTTL bounds how long partition counts and leaders are cached.
 	// Default 6 s (kafka-go's own default).
@@ -228,8 +230,13 @@ func New(cfg Config, log zerolog.Logger) (*Publisher, error) {
 // ended while a request carrying m was in flight: the record stays the
 // publisher's until that request resolves, and done then says whether
 // Kafka acknowledged it after all (the caller has been told
-// ErrUnavailable; at least once, never at most once). A record whose
-// caller left before it went out is dropped and never written. done runs
+// ErrUnavailable; at least once, never at most once). If that request
+// ended without an answer (RequestTimeout, a broken connection), the
+// broker may still append m: m is in doubt, and is sent again before any
+// newer record of its partition until Kafka acknowledges or refuses it,
+// or for at most 3 x RequestTimeout after that first unanswered request
+// (then done gets ErrUnavailable). A record whose caller left before it
+// went out, and that is not in doubt, is dropped and never written. done runs
 // on a publisher goroutine, possibly with the publisher's lock held: it
 // must be quick and must not call the Publisher. It may be nil.
 func (p *Publisher) Publish(ctx context.Context, m Message, done func(Ack, error)) (Ack, error) {
@@ -270,7 +277,7 @@ func (p *Publisher) publish(ctx context.Context, m Message, done func(Ack, error
 	// after its caller left; one in a request stays until the request
 	// resolves (its partition's order depends on it).
 	p.mu.Lock()
-	if w.state == queued {
+	if w.state == queued && w.doubted.IsZero() {
 		w.q.remove(w)
 		w.finish(0, w.gaveUp())
 	}

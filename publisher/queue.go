@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -77,6 +78,12 @@ type waiter struct {
 	done   func(Ack, error)      // the caller's hand-back, called once by finish
 	result chan result           // buffered: the sender never blocks on a caller that left
 	last   atomic.Pointer[error] // why the latest attempt failed, for a timeout's message
+	// doubted is when a request carrying the record first ended without
+	// the broker's answer (zero if none did). The broker may still append
+	// it, so until it is acknowledged or refused for good it is sent
+	// again before anything newer of its partition, even after its caller
+	// left, for at most maxDoubt. Guarded by the Publisher's mutex.
+	doubted time.Time
 }
 
 type waiterState int
@@ -105,6 +112,20 @@ func (w *waiter) finish(offset int64, err error) {
 	}
 	w.done(ack, err)
 	w.result <- result{ack, err}
+}
+
+// maxDoubt is how long, in RequestTimeouts, a record in doubt is kept for
+// a caller that left: three round trips that time out.
+const maxDoubt = 3
+
+// abandoned reports whether the record may be handed back unwritten: its
+// caller left, and no request carrying it went unanswered, or the first
+// did more than limit ago. The caller holds p.mu.
+func (w *waiter) abandoned(now time.Time, limit time.Duration) bool {
+	if w.ctx.Err() == nil {
+		return false
+	}
+	return w.doubted.IsZero() || now.Sub(w.doubted) >= limit
 }
 
 // gaveUp is the error of a record whose caller left before Kafka
@@ -256,7 +277,7 @@ func (p *Publisher) collect(s *sender, now time.Time) ([]batch, time.Duration) {
 			continue
 		}
 		alone = q.isolated
-		waiters, bytes := q.take(p.cfg.MaxBatchBytes)
+		waiters, bytes := q.take(p.cfg.MaxBatchBytes, now, p.doubtLimit())
 		q.listed = false
 		if len(waiters) == 0 {
 			continue // everyone waiting on it left
@@ -271,11 +292,11 @@ func (p *Publisher) collect(s *sender, now time.Time) ([]batch, time.Duration) {
 }
 
 // take removes the next batch from the queue, at most limit bytes unless a
-// single record is larger, handing back records whose callers already
-// left: nothing is written after everyone gave up on it. The caller holds
-// p.mu.
-func (q *queue) take(limit int) ([]*waiter, int) {
-	q.pending = live(q.pending)
+// single record is larger, handing back the records that are abandoned:
+// nothing is written after everyone gave up on it, unless it may be
+// written already (doubtLimit). The caller holds p.mu.
+func (q *queue) take(limit int, now time.Time, doubtLimit time.Duration) ([]*waiter, int) {
+	q.pending = live(q.pending, now, doubtLimit)
 	most := len(q.pending)
 	if q.alone > 0 && most > 0 {
 		most = 1
@@ -300,9 +321,9 @@ func (q *queue) take(limit int) ([]*waiter, int) {
 }
 
 // requeue puts records back at the head of the queue, in order, handing
-// back those whose callers left. The caller holds p.mu.
-func (q *queue) requeue(waiters []*waiter) {
-	waiters = live(waiters)
+// back those that are abandoned. The caller holds p.mu.
+func (q *queue) requeue(waiters []*waiter, now time.Time, doubtLimit time.Duration) {
+	waiters = live(waiters, now, doubtLimit)
 	for _, w := range waiters {
 		w.state = queued
 	}
@@ -329,11 +350,19 @@ func backoff(attempt int) time.Duration {
 func (p *Publisher) send(batches []batch) {
 	offsets, errs, whole := p.produce(batches)
 	now := time.Now()
+	unanswered := whole && mayBeWritten(errs[0])
 	var moved []string
 	p.mu.Lock()
 	for i, b := range batches {
 		b.q.inFlight = false
 		b.q.isolated = errs[i] != nil && (b.q.isolated || whole && len(batches) > 1)
+		if unanswered {
+			for _, w := range b.waiters {
+				if w.doubted.IsZero() {
+					w.doubted = now
+				}
+			}
+		}
 		if p.settle(b, offsets[i], errs[i], now) && !slices.Contains(moved, b.q.key.topic) {
 			moved = append(moved, b.q.key.topic)
 		}
@@ -350,8 +379,22 @@ func (p *Publisher) send(batches []batch) {
 	}
 }
 
+// doubtLimit is how long a record in doubt is kept after its caller left.
+func (p *Publisher) doubtLimit() time.Duration { return maxDoubt * p.cfg.RequestTimeout }
+
+// mayBeWritten reports whether a request that failed as a whole with err
+// may still be appended by the broker: it ended without an answer, after
+// it may have been sent (a timeout, a broken connection). kafka-go's
+// routing errors and a refused connection mean it was never sent.
+func mayBeWritten(err error) bool {
+	var routing *produce.Error
+	return err != nil && !errors.As(err, &routing) && !errors.Is(err, syscall.ECONNREFUSED)
+}
+
 // settle finishes a batch or puts it back, and reports whether the error
-// says the partition's leader may have moved. The caller holds p.mu.
+// says the partition's leader may have moved. A batch in doubt is put back
+// whatever the error (unless the publisher is closing): it must go again
+// before anything newer of its partition. The caller holds p.mu.
 func (p *Publisher) settle(b batch, base int64, err error, now time.Time) (leaderMoved bool) {
 	q, key := b.q, b.q.key
 	if err == nil || !retriable(err) || isTooLarge(err) {
@@ -367,13 +410,13 @@ func (p *Publisher) settle(b batch, base int64, err error, now time.Time) (leade
 	case isTooLarge(err) && len(b.waiters) > 1:
 		// One oversized record must not fail the records batched with it:
 		// send each alone, in order, so only the culprit fails.
-		q.requeue(b.waiters)
+		q.requeue(b.waiters, now, p.doubtLimit())
 		q.alone = len(b.waiters)
 	case isPermanent(err):
 		p.log.Error().Str("topic", key.topic).Int32("partition", key.partition).
 			Int("records", len(b.waiters)).Str("error", err.Error()).Msg("kafka rejected records")
 		finishAll(b.waiters, fmt.Errorf("%w: %w", ErrRejected, err))
-	case !retriable(err):
+	case !retriable(err) && !inDoubt(b.waiters):
 		p.log.Error().Str("topic", key.topic).Int32("partition", key.partition).
 			Int("records", len(b.waiters)).Str("error", err.Error()).Msg("produce failed")
 		finishAll(b.waiters, fmt.Errorf("%w: %w", ErrUnavailable, err))
@@ -387,7 +430,7 @@ func (p *Publisher) settle(b batch, base int64, err error, now time.Time) (leade
 		for _, w := range b.waiters {
 			w.last.Store(&err)
 		}
-		q.requeue(b.waiters)
+		q.requeue(b.waiters, now, p.doubtLimit())
 		q.retryAt = now.Add(backoff(q.attempts))
 		q.attempts++
 		return leaderError(err)
@@ -395,12 +438,12 @@ func (p *Publisher) settle(b batch, base int64, err error, now time.Time) (leade
 	return false
 }
 
-// live hands back the records whose callers left and returns the others.
-// The caller holds p.mu.
-func live(waiters []*waiter) []*waiter {
+// live hands back the abandoned records and returns the others. The
+// caller holds p.mu.
+func live(waiters []*waiter, now time.Time, doubtLimit time.Duration) []*waiter {
 	out := waiters[:0]
 	for _, w := range waiters {
-		if w.ctx.Err() == nil {
+		if !w.abandoned(now, doubtLimit) {
 			out = append(out, w)
 		} else {
 			w.finish(0, w.gaveUp())
@@ -408,6 +451,12 @@ func live(waiters []*waiter) []*waiter {
 	}
 	clear(waiters[len(out):])
 	return out
+}
+
+// inDoubt reports whether a request carrying any of the records went
+// unanswered. The caller holds p.mu.
+func inDoubt(waiters []*waiter) bool {
+	return slices.ContainsFunc(waiters, func(w *waiter) bool { return !w.doubted.IsZero() })
 }
 
 func finishAll(waiters []*waiter, err error) {
@@ -424,9 +473,17 @@ var errNoAnswer = errors.New("the broker's answer left out the partition")
 // waiter's context values (a trace, for instance) but not its
 // cancellation or deadline: it ends when the broker answers, after
 // RequestTimeout, or when the publisher is aborted. Its partitions take no
-// other request meanwhile, so that a record whose caller gave up cannot
-// be appended after a newer record of its partition (docs/consumers.md,
-// Ordering).
+// other request meanwhile. What holds for order (docs/consumers.md#ordering):
+// when it ends with an answer, its records are settled before anything
+// newer of their partitions is sent. When it ends without one, the broker
+// may still append them, so send keeps them at the head of their queues,
+// in doubt, and they go again before anything newer, whether or not their
+// callers still wait; if the held request is appended after all, it lands
+// later as a duplicate of a copy that is already in order. The one
+// exception: a record still in doubt maxDoubt RequestTimeouts after its
+// first unanswered request is handed back unwritten, and if the broker
+// appends a held copy of it later, that copy is the record's only one and
+// lands after newer records.
 func (p *Publisher) produce(batches []batch) (offsets []int64, errs []error, whole bool) {
 	offsets, errs = make([]int64, len(batches)), make([]error, len(batches))
 	deadline := time.Now().Add(p.cfg.RequestTimeout)
