@@ -1,8 +1,10 @@
 package publisher
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -27,7 +29,8 @@ func TestInDoubtRecordResentThenBounded(t *testing.T) {
 	c := kafkatest.Cluster(t, kfake.SleepOutOfOrder())
 	kafkatest.CreateTopic(t, c, "t", 1, nil)
 	const requestTimeout = 100 * time.Millisecond
-	p, err := New(Config{Conn: kafkaconn.Config{Brokers: c.ListenAddrs()}, RequestTimeout: requestTimeout}, zerolog.Nop())
+	var logs bytes.Buffer
+	p, err := New(Config{Conn: kafkaconn.Config{Brokers: c.ListenAddrs()}, RequestTimeout: requestTimeout}, zerolog.New(zerolog.SyncWriter(&logs)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +75,12 @@ func TestInDoubtRecordResentThenBounded(t *testing.T) {
 	// for maxDoubt of them after the first: at most maxDoubt+1 requests.
 	if n := held.Load(); n < 2 || n > maxDoubt+1 {
 		t.Errorf("the record in doubt went in %d requests, want 2 to %d", n, maxDoubt+1)
+	}
+	p.mu.Lock() // the log is written with the lock held
+	log := logs.String()
+	p.mu.Unlock()
+	if !strings.Contains(log, `"records":1,"message":"gave up records in doubt`) {
+		t.Errorf("giving up a record in doubt is not logged; log:\n%s", log)
 	}
 	releaseAll()
 	if _, err := publish(t, p, Message{Topic: "t", Key: []byte("k"), Value: []byte("newer")}, 5*time.Second); err != nil {

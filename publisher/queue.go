@@ -277,7 +277,7 @@ func (p *Publisher) collect(s *sender, now time.Time) ([]batch, time.Duration) {
 			continue
 		}
 		alone = q.isolated
-		waiters, bytes := q.take(p.cfg.MaxBatchBytes, now, p.doubtLimit())
+		waiters, bytes := q.take(p, now)
 		q.listed = false
 		if len(waiters) == 0 {
 			continue // everyone waiting on it left
@@ -294,9 +294,11 @@ func (p *Publisher) collect(s *sender, now time.Time) ([]batch, time.Duration) {
 // take removes the next batch from the queue, at most limit bytes unless a
 // single record is larger, handing back the records that are abandoned:
 // nothing is written after everyone gave up on it, unless it may be
-// written already (doubtLimit). The caller holds p.mu.
-func (q *queue) take(limit int, now time.Time, doubtLimit time.Duration) ([]*waiter, int) {
-	q.pending = live(q.pending, now, doubtLimit)
+// written already (p.live). At most p.cfg.MaxBatchBytes unless a single
+// record is larger. The caller holds p.mu.
+func (q *queue) take(p *Publisher, now time.Time) ([]*waiter, int) {
+	limit := p.cfg.MaxBatchBytes
+	q.pending = p.live(q.key, q.pending, now)
 	most := len(q.pending)
 	if q.alone > 0 && most > 0 {
 		most = 1
@@ -322,8 +324,8 @@ func (q *queue) take(limit int, now time.Time, doubtLimit time.Duration) ([]*wai
 
 // requeue puts records back at the head of the queue, in order, handing
 // back those that are abandoned. The caller holds p.mu.
-func (q *queue) requeue(waiters []*waiter, now time.Time, doubtLimit time.Duration) {
-	waiters = live(waiters, now, doubtLimit)
+func (q *queue) requeue(p *Publisher, waiters []*waiter, now time.Time) {
+	waiters = p.live(q.key, waiters, now)
 	for _, w := range waiters {
 		w.state = queued
 	}
@@ -410,7 +412,7 @@ func (p *Publisher) settle(b batch, base int64, err error, now time.Time) (leade
 	case isTooLarge(err) && len(b.waiters) > 1:
 		// One oversized record must not fail the records batched with it:
 		// send each alone, in order, so only the culprit fails.
-		q.requeue(b.waiters, now, p.doubtLimit())
+		q.requeue(p, b.waiters, now)
 		q.alone = len(b.waiters)
 	case isPermanent(err):
 		p.log.Error().Str("topic", key.topic).Int32("partition", key.partition).
@@ -430,7 +432,7 @@ func (p *Publisher) settle(b batch, base int64, err error, now time.Time) (leade
 		for _, w := range b.waiters {
 			w.last.Store(&err)
 		}
-		q.requeue(b.waiters, now, p.doubtLimit())
+		q.requeue(p, b.waiters, now)
 		q.retryAt = now.Add(backoff(q.attempts))
 		q.attempts++
 		return leaderError(err)
@@ -438,16 +440,25 @@ func (p *Publisher) settle(b batch, base int64, err error, now time.Time) (leade
 	return false
 }
 
-// live hands back the abandoned records and returns the others. The
-// caller holds p.mu.
-func live(waiters []*waiter, now time.Time, doubtLimit time.Duration) []*waiter {
+// live hands back the abandoned records and returns the others. A record
+// in doubt given up is logged: if the broker appends it after all, it
+// lands after newer records of its partition. The caller holds p.mu.
+func (p *Publisher) live(key partitionKey, waiters []*waiter, now time.Time) []*waiter {
 	out := waiters[:0]
+	doubted := 0
 	for _, w := range waiters {
-		if !w.abandoned(now, doubtLimit) {
+		if !w.abandoned(now, p.doubtLimit()) {
 			out = append(out, w)
-		} else {
-			w.finish(0, w.gaveUp())
+			continue
 		}
+		if !w.doubted.IsZero() {
+			doubted++
+		}
+		w.finish(0, w.gaveUp())
+	}
+	if doubted > 0 {
+		p.log.Warn().Str("topic", key.topic).Int32("partition", key.partition).Int("records", doubted).
+			Msg("gave up records in doubt: a produce request was not answered; if the broker appends it late, its records land after newer ones")
 	}
 	clear(waiters[len(out):])
 	return out
