@@ -1,8 +1,10 @@
 package publisher
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -49,8 +51,9 @@ func TestCompressionValidate(t *testing.T) {
 }
 
 // benchMessages are the load generator's bodies (`engage-bridge send
-// --load`: Engage's contact.updated and point.balance.updated examples)
-// with the headers the bridge puts on their records.
+// --load`: Engage's contact.updated and point.balance.updated examples,
+// alternating, each with its own contactId) with the headers the bridge
+// puts on their records.
 func benchMessages(t testing.TB, topic string, n int) []Message {
 	t.Helper()
 	var out []Message
@@ -67,10 +70,15 @@ func benchMessages(t testing.TB, topic string, n int) []Message {
 		if err != nil {
 			t.Fatal(err)
 		}
-		contactID, err := env.ContactID()
+		sampleID, err := env.ContactID()
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Each record its own contactId, as the load generator does, so
+		// that records spread over partitions.
+		r := rand.New(rand.NewPCG(uint64(i), 0))
+		contactID := fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", r.Uint32(), r.Uint32()&0xffff, r.Uint32()&0xfff, r.Uint32()&0xfff, r.Uint64()&0xffffffffffff)
+		body = bytes.Replace(body, []byte(`"`+sampleID+`"`), []byte(`"`+contactID+`"`), 1)
 		id := fmt.Sprintf("msg_2Yz%022d", i)
 		ts := fmt.Sprint(time.Now().Unix())
 		out = append(out, Message{
