@@ -320,8 +320,8 @@ func TestKcat(t *testing.T) {
 }
 
 // TestKcatCompression: with each BRIDGE_KAFKA_COMPRESSION, the records are
-// stored in batches of that codec, and kcat reads them back with the
-// values unchanged.
+// stored in batches of that codec, and kcat, and the bridge's own tail,
+// read them back with the values unchanged.
 func TestKcatCompression(t *testing.T) {
 	kcat := lookKcat(t)
 	for _, tc := range []struct {
@@ -342,7 +342,41 @@ func TestKcatCompression(t *testing.T) {
 				}
 			}
 			checkKcat(t, kcat, b.brokers, bodies, sentAt)
+			checkTail(t, b.brokers, bodies)
 		})
+	}
+}
+
+// checkTail reads engage.contact with `engage-bridge tail --json` (kafka-go's
+// reader) and checks that it prints exactly the records of bodies, values
+// as stored (tail prints them compacted).
+func checkTail(t *testing.T, brokers []string, bodies map[string][]byte) {
+	t.Helper()
+	out, err := runCmd(t, map[string]string{"BRIDGE_KAFKA_BROKERS": strings.Join(brokers, ",")}, "tail", "--topic", "engage.contact", "--exit", "--json")
+	if err != nil {
+		t.Fatalf("tail: %v\n%s", err, out)
+	}
+	got := map[string]string{}
+	for line := range strings.SplitSeq(strings.TrimSpace(out), "\n") {
+		var r struct {
+			Headers map[string]string `json:"headers"`
+			Value   json.RawMessage   `json:"value"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("tail output %q: %v", line, err)
+		}
+		got[r.Headers["svix-id"]] = string(r.Value)
+	}
+	want := map[string]string{}
+	for id, body := range bodies {
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, body); err != nil {
+			t.Fatal(err)
+		}
+		want[id] = compact.String()
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("tail (-want +got):\n%s", diff)
 	}
 }
 
