@@ -22,14 +22,20 @@ type config struct {
 	Listen      string
 	AdminListen string
 	Ingress     ingress.Config
-	Kafka       kafkaconn.Config
-	RoutesFile  string
-	Routes      *router.Table
-	Dedupe      dedupe.Config
-	Tracing     tracing.Config
-	Timeouts    serverTimeouts
-	LogLevel    zerolog.Level
-	LogFormat   string
+	// EndpointsFile is BRIDGE_ENDPOINTS_FILE; Ingress.Endpoints holds what
+	// it describes.
+	EndpointsFile string
+	// Files are the files secrets were read from, watched for changes by
+	// serve: BRIDGE_*_FILE of the single-endpoint configuration.
+	Files      secretFiles
+	Kafka      kafkaconn.Config
+	RoutesFile string
+	Routes     *router.Table
+	Dedupe     dedupe.Config
+	Tracing    tracing.Config
+	Timeouts   serverTimeouts
+	LogLevel   zerolog.Level
+	LogFormat  string
 }
 
 // bridgeConfig reads every variable of docs/contract.md#configuration for serve and dev.
@@ -41,7 +47,9 @@ func (v *values) bridgeConfig(brokersRequired bool) config {
 		v.problem("BRIDGE_ADMIN_LISTEN", "must differ from BRIDGE_LISTEN (%s)", c.Listen)
 	}
 
-	c.Ingress = v.ingressConfig()
+	c.EndpointsFile = v.get("BRIDGE_ENDPOINTS_FILE")
+	c.Ingress = v.ingressConfig(c.EndpointsFile)
+	c.Files = v.secretFiles()
 	c.Kafka = v.kafkaConfig(brokersRequired)
 	c.RoutesFile, c.Routes = v.routes()
 	c.Dedupe = v.dedupeConfig()
@@ -50,6 +58,23 @@ func (v *values) bridgeConfig(brokersRequired bool) config {
 	c.LogLevel, c.LogFormat = v.logging()
 	return c
 }
+
+// secretFiles are the files of the single-endpoint configuration's
+// secrets, when they came from files.
+type secretFiles struct {
+	SigningSecrets, EncryptionKey, AuthToken string
+}
+
+func (v *values) secretFiles() secretFiles {
+	var f secretFiles
+	f.SigningSecrets, _ = v.raw("BRIDGE_SIGNING_SECRETS_FILE")
+	f.EncryptionKey, _ = v.raw("BRIDGE_ENCRYPTION_KEY_FILE")
+	f.AuthToken, _ = v.raw("BRIDGE_AUTH_TOKEN_FILE")
+	return f
+}
+
+// tables are the routing tables this configuration uses.
+func (c config) tables() []*router.Table { return tables(c.Routes, c.Ingress.Endpoints) }
 
 // routes reads BRIDGE_ROUTES_FILE, or takes the built-in table.
 func (v *values) routes() (string, *router.Table) {

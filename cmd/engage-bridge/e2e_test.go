@@ -95,7 +95,7 @@ func TestEndToEndRecords(t *testing.T) {
 		env, _ := schemas.ParseEnvelope(s.value)
 		want := map[string]string{
 			"svix-id": s.id, "svix-timestamp": s.ts, "engage-event-type": s.eventType,
-			"engage-event-id": env.EventID, "engage-tenant": "myTenantName",
+			"engage-event-id": env.EventID, "engage-tenant": "myTenantName", "engage-endpoint": "default",
 			"content-type": "application/json", "ce_specversion": "1.0", "ce_id": s.id,
 			"ce_source": "/engage/myTenantName", "ce_type": s.eventType, "ce_subject": contactID,
 		}
