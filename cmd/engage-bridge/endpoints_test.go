@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -176,5 +177,138 @@ func TestEndpointsFileConflicts(t *testing.T) {
 	err = run(t.Context(), []string{"serve"}, func(k string) string { return env[k] }, &out, &errOut)
 	if code := exitCode(err, io.Discard); code != 2 || !strings.Contains(fmt.Sprint(err), "BRIDGE_ENDPOINTS_FILE: endpoint brand-a: signing_secrets_file: cannot read") {
 		t.Errorf("exit %d: %v", code, err)
+	}
+}
+
+// eventually retries check until it holds or 10 s passed: the time issue
+// 16 gives a changed file to take effect (the watcher polls every 2 s).
+func eventually(t *testing.T, what string, check func() bool) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); !check(); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("not within 10 s: %s", what)
+		}
+	}
+}
+
+// TestRotationWithoutRestart runs the real binary and changes its
+// signing-secrets file and key file on disk: each change takes effect in
+// the same process, and a broken change keeps the previous values.
+func TestRotationWithoutRestart(t *testing.T) {
+	c := kafkatest.Cluster(t)
+	for _, topic := range routedTopics {
+		kafkatest.CreateTopic(t, c, topic, 1, nil)
+	}
+	dir := t.TempDir()
+	secrets, key := filepath.Join(dir, "secrets"), filepath.Join(dir, "key")
+	write := func(path, content string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(secrets, e2eSecret+"\n")
+	write(key, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n") // valid, but not the key the payloads use
+	p := startProcess(t, map[string]string{
+		"BRIDGE_SIGNING_SECRETS": "", "BRIDGE_ENCRYPTION_KEY": "",
+		"BRIDGE_SIGNING_SECRETS_FILE": secrets, "BRIDGE_ENCRYPTION_KEY_FILE": key,
+		"BRIDGE_KAFKA_BROKERS": strings.Join(c.ListenAddrs(), ","),
+	})
+	pid := p.cmd.Process.Pid
+	plain := example(t, schemas.EventContactUpdated)
+	enc, _ := encryptedExample(t, schemas.EventContactUpdated)
+	n := 0
+	send := func(secret string, body []byte) answer {
+		n++
+		return deliver(t, p.webhook, secret, fmt.Sprintf("msg_rot%d", n), time.Now(), body, nil)
+	}
+
+	if a := send(e2eSecret2, plain); a.status != 401 {
+		t.Fatalf("the new secret before the change: %d", a.status)
+	}
+	if a := send(e2eSecret, enc); a.body != `{"status":"deadlettered","reason":"decrypt_failed"}` {
+		t.Fatalf("with the wrong key: %d %s", a.status, a.body)
+	}
+
+	// Svix's rotation: the new secret next to the old, then alone.
+	write(secrets, e2eSecret+"\n"+e2eSecret2+"\n")
+	eventually(t, "the added secret is accepted", func() bool { return send(e2eSecret2, plain).status == 200 })
+	write(secrets, e2eSecret2+"\n")
+	eventually(t, "the removed secret is refused", func() bool { return send(e2eSecret, plain).status == 401 })
+
+	write(key, e2eKey+"\n")
+	eventually(t, "the new key decrypts", func() bool { return send(e2eSecret2, enc).body == `{"status":"published"}` })
+
+	// Broken changes: the previous secret and key stay in use.
+	write(secrets, "whsec_tooShort\n")
+	write(key, "not a key\n")
+	eventually(t, "both refusals are counted", func() bool {
+		m := do(t, http.MethodGet, p.admin+"/metrics", http.Header{}, nil).body
+		return strings.Contains(m, `engage_bridge_config_reload_errors_total{file="signing_secrets"} 1`) &&
+			strings.Contains(m, `engage_bridge_config_reload_errors_total{file="encryption_key"} 1`)
+	})
+	if a := send(e2eSecret2, enc); a.body != `{"status":"published"}` {
+		t.Errorf("after broken changes: %d %s", a.status, a.body)
+	}
+	logs := p.logs.String()
+	for _, want := range []string{secrets, key, "configuration file changed but was refused"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the logs do not name %q", want)
+		}
+	}
+	for _, secret := range []string{e2eSecret[6:], e2eSecret2[6:], e2eKey, "whsec_tooShort", "not a key"} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the logs quote a file's content %q", secret)
+		}
+	}
+	select {
+	case err := <-p.exited:
+		t.Fatalf("the bridge exited: %v", err)
+	default:
+	}
+	if p.cmd.Process.Pid != pid {
+		t.Fatal("another process")
+	}
+}
+
+// TestEndpointsFileReload: a secret file named by the endpoints file
+// rotates without a restart; adding an endpoint is logged as needing one
+// and the running set stays.
+func TestEndpointsFileReload(t *testing.T) {
+	c := kafkatest.Cluster(t)
+	file := endpointsDir(t)
+	dir := filepath.Dir(file)
+	b := startBridge(t, c, multiEnv(file), true)
+	urlA := b.webhookBase() + "/webhooks/engage/brand-a"
+	body := example(t, schemas.EventContactUpdated)
+	n := 0
+	send := func(url, secret string) int {
+		n++
+		return deliver(t, url, secret, fmt.Sprintf("msg_reload%d", n), time.Now(), body, nil).status
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a.secrets"), []byte(e2eSecret2+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "brand-a takes its new secret", func() bool { return send(urlA, e2eSecret2) == 200 })
+	if got := send(urlA, e2eSecret); got != 401 {
+		t.Errorf("brand-a's old secret: %d", got)
+	}
+
+	yaml, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	added := string(yaml) + "  - name: brand-c\n    path: /webhooks/engage/brand-c\n    signing_secrets_file: a.secrets\n"
+	if err := os.WriteFile(file, []byte(added), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the added endpoint is logged as needing a restart", func() bool {
+		return strings.Contains(b.logs.String(), "endpoint brand-c was added")
+	})
+	if got := send(b.webhookBase()+"/webhooks/engage/brand-c", e2eSecret2); got != 404 {
+		t.Errorf("an endpoint added without a restart: %d, want 404", got)
+	}
+	if got := send(urlA, e2eSecret2); got != 200 {
+		t.Errorf("brand-a after the refused change: %d", got)
 	}
 }
