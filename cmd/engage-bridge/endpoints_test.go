@@ -312,3 +312,38 @@ func TestEndpointsFileReload(t *testing.T) {
 		t.Errorf("brand-a after the refused change: %d", got)
 	}
 }
+
+// TestEndpointsRedrive: brand-b, without a key, dead-letters an encrypted
+// delivery; once brand-b's key is in the endpoints file, redrive decrypts
+// it with that key and routes it by brand-b's own table.
+func TestEndpointsRedrive(t *testing.T) {
+	c := kafkatest.Cluster(t)
+	file := endpointsDir(t)
+	b := startBridge(t, c, multiEnv(file), true)
+	enc, decrypted := encryptedExample(t, schemas.EventContactUpdated)
+	if a := deliver(t, b.webhookBase()+"/webhooks/engage/brand-b", e2eSecret2, "msg_b_redrive", time.Now(), enc, nil); a.body != `{"status":"deadlettered","reason":"no_encryption_key"}` {
+		t.Fatalf("brand-b without a key: %+v", a)
+	}
+
+	dir := filepath.Dir(file)
+	if err := os.WriteFile(filepath.Join(dir, "b.key"), []byte(e2eKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	yaml, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withKey := strings.Replace(string(yaml), "    signing_secrets_file: b.secrets\n", "    signing_secrets_file: b.secrets\n    encryption_key_file: b.key\n", 1)
+	if err := os.WriteFile(file, []byte(withKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"BRIDGE_KAFKA_BROKERS": strings.Join(b.brokers, ","), "BRIDGE_ENDPOINTS_FILE": file}
+	out, err := runCmd(t, env, "redrive")
+	if err != nil || !strings.Contains(out, "1 records, 1 published, 0 still dead-lettered") {
+		t.Fatalf("redrive: %v\n%s", err, out)
+	}
+	recs := kafkatest.ReadAll(t, b.brokers, 1, 10*time.Second, brandBTopic)
+	if len(recs) != 1 || !bytes.Equal(recs[0].Value, decrypted) || recs[0].Headers[schemas.RecordEndpoint] != "brand-b" {
+		t.Fatalf("%s after redrive: %d records %+v", brandBTopic, len(recs), recs)
+	}
+}
