@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
 	"github.com/engage-bridge/engage-bridge/schemas"
@@ -345,5 +346,56 @@ func TestEndpointsRedrive(t *testing.T) {
 	recs := kafkatest.ReadAll(t, b.brokers, 1, 10*time.Second, brandBTopic)
 	if len(recs) != 1 || !bytes.Equal(recs[0].Value, decrypted) || recs[0].Headers[schemas.RecordEndpoint] != "brand-b" {
 		t.Fatalf("%s after redrive: %d records %+v", brandBTopic, len(recs), recs)
+	}
+}
+
+// TestEndpointsRedriveWithoutHeader: a dead letter written before the
+// engage-endpoint header existed has no endpoint; with several endpoints
+// and none named default, redrive leaves it dead-lettered and says why,
+// until --endpoint names one.
+func TestEndpointsRedriveWithoutHeader(t *testing.T) {
+	c := kafkatest.Cluster(t)
+	for _, topic := range append(slices.Clone(routedTopics), brandBTopic) {
+		kafkatest.CreateTopic(t, c, topic, 1, nil)
+	}
+	file := endpointsDir(t)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(file), "b.key"), []byte(e2eKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	yaml, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withKey := strings.Replace(string(yaml), "    signing_secrets_file: b.secrets\n", "    signing_secrets_file: b.secrets\n    encryption_key_file: b.key\n", 1)
+	if err := os.WriteFile(file, []byte(withKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	enc, decrypted := encryptedExample(t, schemas.EventContactUpdated)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	old := &kgo.Record{Topic: "engage.deadletter", Key: []byte("msg_old"), Value: enc, Headers: []kgo.RecordHeader{
+		{Key: "svix-id", Value: []byte("msg_old")}, {Key: "svix-timestamp", Value: []byte("1700000000")},
+		{Key: "engage-dlq-reason", Value: []byte("no_encryption_key")},
+	}}
+	if err := cl.ProduceSync(t.Context(), old).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	env := map[string]string{"BRIDGE_KAFKA_BROKERS": strings.Join(c.ListenAddrs(), ","), "BRIDGE_ENDPOINTS_FILE": file}
+	out, err := runCmd(t, env, "redrive")
+	if err == nil || !strings.Contains(out, "left dead-lettered: no engage-endpoint header") || !strings.Contains(out, "--endpoint NAME") {
+		t.Fatalf("redrive without --endpoint: %v\n%s", err, out)
+	}
+	out, err = runCmd(t, env, "redrive", "--endpoint", "brand-b")
+	if err != nil || !strings.Contains(out, "1 records, 1 published") {
+		t.Fatalf("redrive --endpoint brand-b: %v\n%s", err, out)
+	}
+	recs := kafkatest.ReadAll(t, c.ListenAddrs(), 1, 10*time.Second, brandBTopic)
+	if len(recs) != 1 || !bytes.Equal(recs[0].Value, decrypted) || recs[0].Headers[schemas.RecordEndpoint] != "brand-b" {
+		t.Fatalf("%s after redrive: %+v", brandBTopic, recs)
 	}
 }
