@@ -399,3 +399,21 @@ func TestEndpointsRedriveWithoutHeader(t *testing.T) {
 		t.Fatalf("%s after redrive: %+v", brandBTopic, recs)
 	}
 }
+
+// TestEndpointsReadiness: /readyz waits for the topics of every endpoint's
+// table, brand-b's own included.
+func TestEndpointsReadiness(t *testing.T) {
+	c := kafkatest.Cluster(t)
+	for _, topic := range routedTopics {
+		kafkatest.CreateTopic(t, c, topic, 1, nil)
+	}
+	b := startBridge(t, c, multiEnv(endpointsDir(t)), false)
+	eventually(t, "/readyz names brand-b's missing topic", func() bool {
+		a := do(t, http.MethodGet, b.adminURL()+"/readyz", http.Header{}, nil)
+		return a.status == 503 && strings.Contains(a.body, brandBTopic)
+	})
+	kafkatest.CreateTopic(t, c, brandBTopic, 1, nil)
+	eventually(t, "/readyz once it exists", func() bool {
+		return do(t, http.MethodGet, b.adminURL()+"/readyz", http.Header{}, nil).status == 200
+	})
+}
