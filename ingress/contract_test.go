@@ -140,6 +140,7 @@ func TestContractDeadLetterReasons(t *testing.T) {
 	for _, err := range []error{
 		schemas.ErrNotObject, schemas.ErrMissingEventType, schemas.ErrMissingContactID,
 		ErrNoEncryptionKey, schemas.ErrPayloadNotJSON, schemas.ErrInvalidPayload, ErrInvalidTopic,
+		ErrTenantMismatch,
 	} {
 		r, ok := deadLetterReason(err)
 		if !ok {
@@ -183,8 +184,8 @@ func TestContractRecordHeaderOrder(t *testing.T) {
 		anchor  string
 		headers []publisher.Header
 	}{
-		{"event-record", eventHeaders(d, &env, "c1", true)},
-		{"dead-letter-record", deadLetterHeaders(d, DLQMissingContactID, schemas.ErrMissingContactID, env.EventType, env.Tenant)},
+		{"event-record", eventHeaders(d, &env, "c1", DefaultEndpoint, true)},
+		{"dead-letter-record", deadLetterHeaders(d, DLQMissingContactID, schemas.ErrMissingContactID, env.EventType, env.Tenant, DefaultEndpoint)},
 	} {
 		var written []string
 		for _, h := range tt.headers {

@@ -74,7 +74,7 @@ func TestMemoryBoundDuringOutage(t *testing.T) {
 	b := newTestHandler(t, func(cfg *Config) {
 		cfg.MaxInFlight, cfg.MaxBodyBytes, cfg.PublishTimeout = maxInFlight, maxBody, 300*time.Millisecond
 	})
-	b.h.proc.pub = pub
+	b.h.proc0().pub = pub
 	srv := httptest.NewServer(b.h.HTTPHandler())
 	defer srv.Close()
 
@@ -171,7 +171,7 @@ func TestClientHangUpIsNotUnavailable(t *testing.T) {
 	c := kafkatest.Cluster(t)
 	kafkatest.CreateTopic(t, c, "engage.contact", 1, nil)
 	b := newTestHandler(t, nil)
-	b.h.proc.pub = realPublisher(t, c, 10*time.Second)
+	b.h.proc0().pub = realPublisher(t, c, 10*time.Second)
 	arrived, release := make(chan struct{}), make(chan struct{})
 	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
 		close(arrived)
@@ -195,7 +195,7 @@ func TestClientHangUpIsNotUnavailable(t *testing.T) {
 		t.Errorf("a sender that left was answered %d", code)
 	}
 	close(release)
-	for end := time.Now().Add(5 * time.Second); !b.h.proc.seen.Seen("msg_hangup"); time.Sleep(10 * time.Millisecond) {
+	for end := time.Now().Add(5 * time.Second); !b.h.proc0().seen.Seen("msg_hangup"); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(end) {
 			t.Fatal("the record acknowledged after the sender left was never remembered")
 		}

@@ -54,6 +54,9 @@ func TestConfigValidation(t *testing.T) {
 	badRoutes := writeFile(t, "bad.yaml", "routes:\n  - match: [\"contact.*\"]\n    topc: crm.contact\n")
 	badTemplate := writeFile(t, "template.yaml", "routes:\n  - match: [\"*\"]\n    topic: \"engage.{eventName}\"\n")
 
+	endpointsFile := writeFile(t, "endpoints.yaml", "endpoints:\n  - name: brand-a\n    path: /a\n    signing_secrets_file: "+secretsFile+
+		"\n  - name: brand-b\n    path: /b\n    signing_secrets: ["+e2eSecret2+"]\n    encryption_key_file: "+keyFile+"\n")
+
 	base := map[string]string{
 		"BRIDGE_SIGNING_SECRETS": e2eSecret,
 		"BRIDGE_KAFKA_BROKERS":   "kafka-1:9092",
@@ -69,6 +72,11 @@ func TestConfigValidation(t *testing.T) {
 		{"BRIDGE_LISTEN", map[string]string{"BRIDGE_LISTEN": ":99999"}, `BRIDGE_LISTEN: ":99999" has no valid port`, nil},
 		{"BRIDGE_WEBHOOK_PATH", map[string]string{"BRIDGE_WEBHOOK_PATH": "/hooks/voyado"}, "", func(c config) bool { return c.Ingress.Path == "/hooks/voyado" }},
 		{"BRIDGE_WEBHOOK_PATH", map[string]string{"BRIDGE_WEBHOOK_PATH": "hooks"}, `BRIDGE_WEBHOOK_PATH: "hooks" must start with /`, nil},
+		{"BRIDGE_ENDPOINTS_FILE", map[string]string{"BRIDGE_ENDPOINTS_FILE": endpointsFile, "BRIDGE_SIGNING_SECRETS": ""}, "", func(c config) bool {
+			return len(c.Ingress.Endpoints) == 2 && len(c.Ingress.Endpoints[0].Secrets) == 2 && c.Ingress.Endpoints[1].Key != nil
+		}},
+		{"BRIDGE_ENDPOINTS_FILE", map[string]string{"BRIDGE_ENDPOINTS_FILE": endpointsFile}, "BRIDGE_ENDPOINTS_FILE: set BRIDGE_ENDPOINTS_FILE or BRIDGE_SIGNING_SECRETS, not both: each endpoint of the file has its own path, secrets and key", nil},
+		{"BRIDGE_ENDPOINTS_FILE", map[string]string{"BRIDGE_ENDPOINTS_FILE": notPEM, "BRIDGE_SIGNING_SECRETS": ""}, "BRIDGE_ENDPOINTS_FILE: the file must be a mapping with one key, endpoints (line 1)", nil},
 		{"BRIDGE_ADMIN_LISTEN", map[string]string{"BRIDGE_ADMIN_LISTEN": "127.0.0.1:9191"}, "", func(c config) bool { return c.AdminListen == "127.0.0.1:9191" }},
 		{"BRIDGE_ADMIN_LISTEN", map[string]string{"BRIDGE_ADMIN_LISTEN": ":8080"}, "BRIDGE_ADMIN_LISTEN: must differ from BRIDGE_LISTEN (:8080)", nil},
 		{"BRIDGE_ADMIN_LISTEN", map[string]string{"BRIDGE_ADMIN_LISTEN": "admin"}, `BRIDGE_ADMIN_LISTEN: "admin" is not host:port (for example :8080 or 127.0.0.1:8080)`, nil},

@@ -53,6 +53,9 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	cfg := v.bridgeConfig(false)
+	if cfg.EndpointsFile != "" {
+		v.problem("BRIDGE_ENDPOINTS_FILE", "dev serves one endpoint; unset it (serve takes it)")
+	}
 	if err := v.err(); err != nil {
 		return err
 	}
@@ -103,7 +106,7 @@ func createTopics(ctx context.Context, cfg config, partitions, replicationFactor
 	defer ops.Close()
 	maxBody := cfg.Ingress.MaxBodyBytes
 	var specs []kafkaops.TopicSpec
-	for _, t := range knownTopics(cfg.Routes) {
+	for _, t := range allTopics(cfg.tables()) {
 		specs = append(specs, kafkaops.TopicSpec{
 			Name: t, Partitions: partitions, ReplicationFactor: replicationFactor,
 			Configs: map[string]string{"max.message.bytes": fmt.Sprint(kafkaops.MaxMessageBytes(maxBody))},

@@ -95,7 +95,7 @@ func TestEndToEndRecords(t *testing.T) {
 		env, _ := schemas.ParseEnvelope(s.value)
 		want := map[string]string{
 			"svix-id": s.id, "svix-timestamp": s.ts, "engage-event-type": s.eventType,
-			"engage-event-id": env.EventID, "engage-tenant": "myTenantName",
+			"engage-event-id": env.EventID, "engage-tenant": "myTenantName", "engage-endpoint": "default",
 			"content-type": "application/json", "ce_specversion": "1.0", "ce_id": s.id,
 			"ce_source": "/engage/myTenantName", "ce_type": s.eventType, "ce_subject": contactID,
 		}
@@ -506,17 +506,17 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		t.Fatalf("/metrics: %d", scrape.status)
 	}
 	for _, want := range []string{
-		`engage_bridge_requests_total{outcome="published"} 5`,
+		`engage_bridge_requests_total{endpoint="default",outcome="published"} 5`,
 		`engage_bridge_schema_drift_total{event_type="point.balance.updated"} 1`,
-		`engage_bridge_requests_total{outcome="duplicate"} 1`,
-		`engage_bridge_requests_total{outcome="deadlettered"} 1`,
-		`engage_bridge_requests_total{outcome="invalid_signature"} 2`,
-		`engage_bridge_published_total{event_type="contact.created",topic="engage.contact"} 2`,
-		`engage_bridge_published_total{event_type="point.balance.updated",topic="engage.loyalty"} 2`,
-		`engage_bridge_published_total{event_type="other",topic="engage.unrouted"} 1`,
-		`engage_bridge_deadletters_total{reason="missing_contact_id"} 1`,
-		`engage_bridge_signature_failures_total{reason="missing_headers"} 1`,
-		`engage_bridge_signature_failures_total{reason="too_old"} 1`,
+		`engage_bridge_requests_total{endpoint="default",outcome="duplicate"} 1`,
+		`engage_bridge_requests_total{endpoint="default",outcome="deadlettered"} 1`,
+		`engage_bridge_requests_total{endpoint="default",outcome="invalid_signature"} 2`,
+		`engage_bridge_published_total{endpoint="default",event_type="contact.created",topic="engage.contact"} 2`,
+		`engage_bridge_published_total{endpoint="default",event_type="point.balance.updated",topic="engage.loyalty"} 2`,
+		`engage_bridge_published_total{endpoint="default",event_type="other",topic="engage.unrouted"} 1`,
+		`engage_bridge_deadletters_total{endpoint="default",reason="missing_contact_id"} 1`,
+		`engage_bridge_signature_failures_total{endpoint="default",reason="missing_headers"} 1`,
+		`engage_bridge_signature_failures_total{endpoint="default",reason="too_old"} 1`,
 		`engage_bridge_duplicates_total 1`,
 		`engage_bridge_request_duration_seconds_count{outcome="published"} 5`,
 		`engage_bridge_kafka_publish_duration_seconds_count{result="ok"} 6`,

@@ -26,8 +26,15 @@ func logConfig(log zerolog.Logger, c config) {
 		Int("dedupe_max_bytes", dedupeMaxBytes(c.Dedupe)).
 		Int("max_in_flight", in.MaxInFlight).
 		Bool("tracing", c.Tracing.Enabled)
+	if c.EndpointsFile != "" {
+		ev.Str("endpoints_file", c.EndpointsFile)
+		for _, e := range in.Endpoints {
+			ev.Dict("endpoint_"+e.Name, zerolog.Dict().Str("path", e.Path).Int("signing_secrets", len(e.Secrets)).
+				Bool("encryption_key", e.Key != nil).Strs("tenants", e.Tenants).Bool("own_routes", e.Routes != nil))
+		}
+	}
 	if c.Routes != nil {
-		ev.Strs("topics", knownTopics(c.Routes))
+		ev.Strs("topics", allTopics(c.tables()))
 	}
 	ev.Msg("configuration")
 }

@@ -26,6 +26,7 @@ func settings() []setting {
 	return []setting{
 		{name: "BRIDGE_LISTEN", def: ":8080", usage: "webhook listener address"},
 		{name: "BRIDGE_WEBHOOK_PATH", def: "/webhooks/engage", usage: "the one POST path"},
+		{name: "BRIDGE_ENDPOINTS_FILE", usage: "YAML file of several endpoints, each with its own path, secrets, key, tenants and routes; replaces BRIDGE_WEBHOOK_PATH, BRIDGE_SIGNING_SECRETS and BRIDGE_ENCRYPTION_KEY"},
 		{name: "BRIDGE_ADMIN_LISTEN", def: ":9090", usage: "address of /metrics, /healthz and /readyz, kept off the public port"},
 		{name: "BRIDGE_SIGNING_SECRETS", usage: "comma-separated whsec_ signing secrets; several are accepted at once (rotation)", secret: true},
 		{name: "BRIDGE_ENCRYPTION_KEY", usage: "Engage payload encryption key, exactly 32 characters", secret: true},

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/engage-bridge/engage-bridge/ingress"
 	"github.com/engage-bridge/engage-bridge/internal/kafkaops"
 	"github.com/engage-bridge/engage-bridge/router"
 	"github.com/engage-bridge/engage-bridge/schemas"
@@ -17,8 +19,8 @@ import (
 func runTopics(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("topics", `topics [flags]
 
-Creates the topics of the routing table (BRIDGE_ROUTES_FILE, or the built-in one) that
-do not exist, with a max.message.bytes that fits a BRIDGE_MAX_BODY_BYTES body plus its
+Creates the topics of the routing table (BRIDGE_ROUTES_FILE, or the built-in one), and
+of every endpoint's own routes_file when BRIDGE_ENDPOINTS_FILE is set, that do not exist, with a max.message.bytes that fits a BRIDGE_MAX_BODY_BYTES body plus its
 headers, and reports existing topics whose settings differ. A template route's topics
 are those of every documented event type it receives (schemas --list); {tenant} has no
 known values, so those topics are left to you. Running it twice changes nothing;
@@ -26,7 +28,7 @@ existing topics are never altered. It is the only command that creates topics.
 
 Example:
   engage-bridge topics --kafka-brokers kafka:9092 --partitions 6 --replication-factor 3`, stderr)
-	v := newValues(fs, getenv, append(kafkaSettings(), "BRIDGE_ROUTES_FILE", "BRIDGE_MAX_BODY_BYTES")...)
+	v := newValues(fs, getenv, append(kafkaSettings(), "BRIDGE_ROUTES_FILE", "BRIDGE_MAX_BODY_BYTES", "BRIDGE_ENDPOINTS_FILE")...)
 	partitions := fs.Int("partitions", 6, "partitions of each created topic; decide once: adding partitions later moves where a contact's new records go")
 	rf := fs.Int("replication-factor", 3, "replicas of each created topic (1 for a single-broker cluster)")
 	if err := parseFlags(fs, args); err != nil {
@@ -34,6 +36,11 @@ Example:
 	}
 	conn := v.kafkaConfig(true)
 	_, routes := v.routes()
+	var eps []ingress.Endpoint
+	if file := v.get("BRIDGE_ENDPOINTS_FILE"); file != "" {
+		eps = v.endpoints(file)
+	}
+	tabs := tables(routes, eps)
 	maxBody := v.integer("BRIDGE_MAX_BODY_BYTES", 1, 64<<20)
 	if *partitions < 1 {
 		v.problem("--partitions", "must be at least 1")
@@ -54,7 +61,7 @@ Example:
 
 	want := kafkaops.MaxMessageBytes(maxBody)
 	var specs []kafkaops.TopicSpec
-	for _, t := range knownTopics(routes) {
+	for _, t := range allTopics(tabs) {
 		specs = append(specs, kafkaops.TopicSpec{
 			Name: t, Partitions: *partitions, ReplicationFactor: *rf,
 			Configs: map[string]string{"max.message.bytes": strconv.FormatInt(want, 10)},
@@ -84,7 +91,15 @@ Example:
 		}
 		fmt.Fprintf(w, "%s\texists with other settings\t%s\n", s.Name, strings.Join(differs, "; "))
 	}
-	for _, tmpl := range routes.TenantTemplates() {
+	var templates []string
+	for _, t := range tabs {
+		for _, tmpl := range t.TenantTemplates() {
+			if !slices.Contains(templates, tmpl) {
+				templates = append(templates, tmpl)
+			}
+		}
+	}
+	for _, tmpl := range templates {
 		fmt.Fprintf(w, "%s\tnot created\t{tenant} is known only from deliveries: create each tenant's topic yourself\n", tmpl)
 	}
 	return w.Flush()
