@@ -29,6 +29,7 @@ func TestContractMetrics(t *testing.T) {
 	m.SchemaDrift("contact.updated")
 	m.Publish("ok", time.Millisecond)
 	m.Rejected("engage.contact")
+	m.MissingTopic("engage.contact")
 	m.InFlight(1)
 	m.Ready(true)
 	m.ConfigReload("signing_secrets", true)
