@@ -1,12 +1,16 @@
 // Package deploy holds no code: its tests check the deployment files
 // (deploy/Dockerfile, docker-compose.yml, deploy/kubernetes,
 // deploy/prometheus) against the product contract, since no Docker engine
-// or cluster runs where the tests run.
+// or cluster runs where the tests run. It is its own Go module so that the
+// Kubernetes, compose and Helm libraries stay out of the product's go.mod; the
+// replace directive in deploy/go.mod lets it read the product's own facts
+// (the dedupe bound, the topic settings) from the source next to it.
 package deploy
 
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -272,44 +276,60 @@ func manifests(t *testing.T) map[string][]any {
 			if strings.TrimSpace(doc) == "" {
 				continue
 			}
-			var tm metav1.TypeMeta
-			if err := sigsyaml.Unmarshal([]byte(doc), &tm); err != nil {
-				t.Fatalf("%s document %d: %v", f, i+1, err)
-			}
-			var obj any
-			switch tm.Kind {
-			case "Deployment":
-				obj = &appsv1.Deployment{}
-			case "Service":
-				obj = &corev1.Service{}
-			case "Secret":
-				obj = &corev1.Secret{}
-			case "ConfigMap":
-				obj = &corev1.ConfigMap{}
-			case "HorizontalPodAutoscaler":
-				obj = &autoscalingv2.HorizontalPodAutoscaler{}
-			case "PodDisruptionBudget":
-				obj = &policyv1.PodDisruptionBudget{}
-			case "NetworkPolicy":
-				obj = &networkingv1.NetworkPolicy{}
-			case "Job":
-				obj = &batchv1.Job{}
-			case "Kustomization":
-				obj = &struct {
-					APIVersion string   `json:"apiVersion"`
-					Kind       string   `json:"kind"`
-					Resources  []string `json:"resources"`
-				}{}
-			default:
-				t.Fatalf("%s document %d: kind %q has no check", f, i+1, tm.Kind)
-			}
-			if err := sigsyaml.UnmarshalStrict([]byte(doc), obj); err != nil {
-				t.Fatalf("%s document %d (%s): %v", f, i+1, tm.Kind, err)
-			}
-			out[tm.Kind] = append(out[tm.Kind], obj)
+			kind, obj := decodeObject(t, fmt.Sprintf("%s document %d", f, i+1), []byte(doc))
+			out[kind] = append(out[kind], obj)
 		}
 	}
 	return out
+}
+
+// decodeObject decodes one Kubernetes object strictly (an unknown field is
+// an error) into its API type.
+func decodeObject(t *testing.T, where string, doc []byte) (string, any) {
+	t.Helper()
+	var tm metav1.TypeMeta
+	if err := sigsyaml.Unmarshal(doc, &tm); err != nil {
+		t.Fatalf("%s: %v", where, err)
+	}
+	var obj any
+	switch tm.Kind {
+	case "Deployment":
+		obj = &appsv1.Deployment{}
+	case "Service":
+		obj = &corev1.Service{}
+	case "Secret":
+		obj = &corev1.Secret{}
+	case "ConfigMap":
+		obj = &corev1.ConfigMap{}
+	case "HorizontalPodAutoscaler":
+		obj = &autoscalingv2.HorizontalPodAutoscaler{}
+	case "PodDisruptionBudget":
+		obj = &policyv1.PodDisruptionBudget{}
+	case "NetworkPolicy":
+		obj = &networkingv1.NetworkPolicy{}
+	case "Ingress":
+		obj = &networkingv1.Ingress{}
+	case "Job":
+		obj = &batchv1.Job{}
+	case "Kustomization":
+		obj = &kustomization{}
+	case "ServiceMonitor":
+		obj = &serviceMonitor{}
+	case "PrometheusRule":
+		obj = &prometheusRule{}
+	default:
+		t.Fatalf("%s: kind %q has no check", where, tm.Kind)
+	}
+	if err := sigsyaml.UnmarshalStrict(doc, obj); err != nil {
+		t.Fatalf("%s (%s): %v", where, tm.Kind, err)
+	}
+	return tm.Kind, obj
+}
+
+type kustomization struct {
+	APIVersion string   `json:"apiVersion"`
+	Kind       string   `json:"kind"`
+	Resources  []string `json:"resources"`
 }
 
 func one[T any](t *testing.T, m map[string][]any, kind string) T {
@@ -338,6 +358,27 @@ func selects(selector *metav1.LabelSelector, labels map[string]string) bool {
 // variables, selectors that select the pods.
 func TestKubernetes(t *testing.T) {
 	m := manifests(t)
+	secret := one[*corev1.Secret](t, m, "Secret")
+	keys := map[string]bool{}
+	for k := range secret.StringData {
+		keys[k] = true
+	}
+	checkWorkload(t, m, secret.Name, keys)
+	kust := m["Kustomization"][0].(*kustomization)
+	all, _ := filepath.Glob("kubernetes/*.yaml")
+	for _, f := range all {
+		base := filepath.Base(f)
+		if base != "kustomization.yaml" && base != "secret.example.yaml" && !slices.Contains(kust.Resources, base) {
+			t.Errorf("kustomization.yaml does not list %s", base)
+		}
+	}
+}
+
+// checkWorkload checks a set of Kubernetes objects (the manifests, or the
+// Helm chart rendered) against each other and against the bridge. The
+// Secret itself is the operator's: its name and keys are given.
+func checkWorkload(t *testing.T, m map[string][]any, secretName string, secretKeys map[string]bool) {
+	t.Helper()
 	vars := variables(t)
 	d := one[*appsv1.Deployment](t, m, "Deployment")
 	pod := d.Spec.Template
@@ -358,13 +399,18 @@ func TestKubernetes(t *testing.T) {
 			t.Errorf("env %s: unexpected source %+v", e.Name, e.ValueFrom)
 		}
 	}
-	cm := one[*corev1.ConfigMap](t, m, "ConfigMap")
-	for k := range cm.Data {
-		if !vars[k] {
-			t.Errorf("ConfigMap key %s is not a variable of docs/contract.md#configuration", k)
+	for _, obj := range m["ConfigMap"] {
+		cm := obj.(*corev1.ConfigMap)
+		if strings.HasSuffix(cm.Name, "routes") {
+			continue // a routes file, not variables
 		}
-		if (strings.Contains(k, "PASSWORD") || strings.Contains(k, "SECRET") || strings.Contains(k, "KEY")) && !strings.HasSuffix(k, "_FILE") {
-			t.Errorf("ConfigMap key %s: secrets belong in the Secret", k)
+		for k := range cm.Data {
+			if !vars[k] {
+				t.Errorf("ConfigMap %s key %s is not a variable of docs/contract.md#configuration", cm.Name, k)
+			}
+			if (strings.Contains(k, "PASSWORD") || strings.Contains(k, "SECRET") || strings.Contains(k, "KEY")) && !strings.HasSuffix(k, "_FILE") {
+				t.Errorf("ConfigMap key %s: secrets belong in the Secret", k)
+			}
 		}
 	}
 	ports := map[string]int32{}
@@ -422,7 +468,6 @@ func TestKubernetes(t *testing.T) {
 
 	// Secrets: every _FILE variable points into a volume of the Secret,
 	// at a key the Secret has.
-	secret := one[*corev1.Secret](t, m, "Secret")
 	mounts := map[string]string{} // mount path → secret name
 	for _, vm := range c.VolumeMounts {
 		for _, v := range pod.Spec.Volumes {
@@ -431,17 +476,31 @@ func TestKubernetes(t *testing.T) {
 			}
 		}
 	}
+	configMounts := map[string]bool{}
+	for _, vm := range c.VolumeMounts {
+		for _, v := range pod.Spec.Volumes {
+			if v.Name == vm.Name && v.ConfigMap != nil {
+				configMounts[vm.MountPath] = true
+			}
+		}
+	}
 	files := 0
 	for name, value := range env {
+		if name == "BRIDGE_ROUTES_FILE" {
+			if !configMounts[filepath.Dir(value)] {
+				t.Errorf("%s=%s is not inside a mount of a ConfigMap", name, value)
+			}
+			continue
+		}
 		if !strings.HasSuffix(name, "_FILE") {
 			continue
 		}
 		files++
 		dir, key := filepath.Dir(value), filepath.Base(value)
-		if mounts[dir] != secret.Name {
-			t.Errorf("%s=%s is not inside a mount of the Secret %s", name, value, secret.Name)
+		if mounts[dir] != secretName {
+			t.Errorf("%s=%s is not inside a mount of the Secret %s", name, value, secretName)
 		}
-		if _, ok := secret.StringData[key]; !ok {
+		if !secretKeys[key] {
 			t.Errorf("%s=%s: the Secret has no key %s", name, value, key)
 		}
 	}
@@ -488,18 +547,6 @@ func TestKubernetes(t *testing.T) {
 	job := one[*batchv1.Job](t, m, "Job")
 	if args := job.Spec.Template.Spec.Containers[0].Args; len(args) == 0 || args[0] != "topics" {
 		t.Errorf("the Job runs %q, want engage-bridge topics", args)
-	}
-	kust := m["Kustomization"][0].(*struct {
-		APIVersion string   `json:"apiVersion"`
-		Kind       string   `json:"kind"`
-		Resources  []string `json:"resources"`
-	})
-	all, _ := filepath.Glob("kubernetes/*.yaml")
-	for _, f := range all {
-		base := filepath.Base(f)
-		if base != "kustomization.yaml" && base != "secret.example.yaml" && !slices.Contains(kust.Resources, base) {
-			t.Errorf("kustomization.yaml does not list %s", base)
-		}
 	}
 }
 

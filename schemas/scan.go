@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -348,7 +349,10 @@ func keyIs(data []byte, m member, name string) bool {
 		if len(k) == len(name) && string(k) == name {
 			return true
 		}
-		return strings.EqualFold(string(k), name)
+		// bytes.EqualFold, not strings.EqualFold(string(k), ...): a key
+		// longer than 32 bytes (swedishFinnishPersonalIdentityNumber)
+		// would be copied to the heap for the conversion.
+		return bytes.EqualFold(k, []byte(name))
 	}
 	k, ok := unquote(data, m.key)
 	return ok && strings.EqualFold(k, name)

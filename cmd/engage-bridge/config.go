@@ -12,6 +12,7 @@ import (
 	"github.com/engage-bridge/engage-bridge/internal/kafkaconn"
 	"github.com/engage-bridge/engage-bridge/internal/payloadcrypto"
 	"github.com/engage-bridge/engage-bridge/internal/tracing"
+	"github.com/engage-bridge/engage-bridge/publisher"
 	"github.com/engage-bridge/engage-bridge/router"
 	"github.com/engage-bridge/engage-bridge/router/routesfile"
 )
@@ -23,6 +24,7 @@ type config struct {
 	AdminListen string
 	Ingress     ingress.Config
 	Kafka       kafkaconn.Config
+	Compression publisher.Compression
 	RoutesFile  string
 	Routes      *router.Table
 	Dedupe      dedupe.Config
@@ -43,6 +45,7 @@ func (v *values) bridgeConfig(brokersRequired bool) config {
 
 	c.Ingress = v.ingressConfig()
 	c.Kafka = v.kafkaConfig(brokersRequired)
+	c.Compression = v.compression()
 	c.RoutesFile, c.Routes = v.routes()
 	c.Dedupe = v.dedupeConfig()
 	c.Tracing = v.tracingConfig()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/engage-bridge/engage-bridge/internal/dedupe"
 	"github.com/engage-bridge/engage-bridge/internal/testcert"
+	"github.com/engage-bridge/engage-bridge/publisher"
 )
 
 // loadConfig reads the serve configuration from env alone.
@@ -148,6 +149,10 @@ func TestConfigValidation(t *testing.T) {
 		{"BRIDGE_KAFKA_CLIENT_ID", map[string]string{"BRIDGE_KAFKA_CLIENT_ID": "bridge-eu-1"}, "", func(c config) bool { return c.Kafka.ClientID == "bridge-eu-1" }},
 		{"BRIDGE_KAFKA_CLIENT_ID", map[string]string{}, "", func(c config) bool { return c.Kafka.ClientID == "engage-bridge" }},
 		{"BRIDGE_KAFKA_CLIENT_ID", map[string]string{"BRIDGE_KAFKA_CLIENT_ID": "bridge\x01"}, "BRIDGE_KAFKA_CLIENT_ID: must be at most 255 characters without control characters", nil},
+		{"BRIDGE_KAFKA_COMPRESSION", map[string]string{}, "", func(c config) bool { return c.Compression == publisher.CompressionNone }},
+		{"BRIDGE_KAFKA_COMPRESSION", map[string]string{"BRIDGE_KAFKA_COMPRESSION": "ZSTD"}, "", func(c config) bool { return c.Compression == publisher.CompressionZstd }},
+		{"BRIDGE_KAFKA_COMPRESSION", map[string]string{"BRIDGE_KAFKA_COMPRESSION": "lz4"}, "", func(c config) bool { return c.Compression == publisher.CompressionLz4 }},
+		{"BRIDGE_KAFKA_COMPRESSION", map[string]string{"BRIDGE_KAFKA_COMPRESSION": "brotli"}, `BRIDGE_KAFKA_COMPRESSION: compression "brotli" is not none, gzip, snappy, lz4 or zstd`, nil},
 		{"BRIDGE_PUBLISH_TIMEOUT", map[string]string{"BRIDGE_PUBLISH_TIMEOUT": "5s"}, "", func(c config) bool { return c.Ingress.PublishTimeout == 5*time.Second }},
 		{"BRIDGE_PUBLISH_TIMEOUT", map[string]string{}, "", func(c config) bool { return c.Ingress.PublishTimeout == 8*time.Second }},
 		{"BRIDGE_PUBLISH_TIMEOUT", map[string]string{"BRIDGE_PUBLISH_TIMEOUT": "15s"}, "BRIDGE_PUBLISH_TIMEOUT: must be below 15s: Svix stops waiting for an answer after 15s, got 15s", nil},
@@ -323,5 +328,19 @@ func TestConfigLogStatesDedupeBound(t *testing.T) {
 		if got := line["dedupe_max_bytes"]; got != c.want {
 			t.Errorf("TTL %v: dedupe_max_bytes = %v, want %v", c.cfg.TTL, got, c.want)
 		}
+	}
+}
+
+// TestConfigLogStatesCompression: the start-up configuration line names
+// the producer's codec.
+func TestConfigLogStatesCompression(t *testing.T) {
+	var out bytes.Buffer
+	logConfig(newLogger(&out, "json", zerolog.InfoLevel), config{Compression: publisher.CompressionZstd})
+	var line map[string]any
+	if err := json.Unmarshal(out.Bytes(), &line); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if got := line["kafka_compression"]; got != "zstd" {
+		t.Errorf("kafka_compression = %v, want zstd", got)
 	}
 }

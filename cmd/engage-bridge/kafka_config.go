@@ -8,6 +8,7 @@ import (
 
 	"github.com/engage-bridge/engage-bridge/internal/kafkaconn"
 	"github.com/engage-bridge/engage-bridge/internal/kafkaops"
+	"github.com/engage-bridge/engage-bridge/publisher"
 )
 
 // opsTimeout bounds a one-shot operator command's whole exchange with
@@ -86,6 +87,15 @@ func (v *values) kafkaConfig(brokersRequired bool) kafkaconn.Config {
 		Password:  v.get("BRIDGE_KAFKA_PASSWORD"),
 	}
 	v.kafkaProblems(c.Validate(), brokersRequired)
+	return c
+}
+
+// compression reads the producer's codec; publisher checks it.
+func (v *values) compression() publisher.Compression {
+	c := publisher.Compression(strings.ToLower(v.get("BRIDGE_KAFKA_COMPRESSION")))
+	if err := c.Validate(); err != nil {
+		v.problem("BRIDGE_KAFKA_COMPRESSION", "%v", err)
+	}
 	return c
 }
 

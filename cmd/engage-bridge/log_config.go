@@ -20,6 +20,7 @@ func logConfig(log zerolog.Logger, c config) {
 		Str("auth_header", in.AuthHeader).Bool("auth_token", in.AuthToken != "").
 		Strs("kafka_brokers", c.Kafka.Brokers).Bool("kafka_tls", c.Kafka.TLS != nil).
 		Str("kafka_sasl", c.Kafka.SASL.String()).Str("kafka_client_id", c.Kafka.ClientID).
+		Str("kafka_compression", string(c.Compression)).
 		Dur("publish_timeout", in.PublishTimeout).Str("routes_file", c.RoutesFile).
 		Dur("dedupe_ttl", c.Dedupe.TTL).Int("dedupe_max_entries", c.Dedupe.MaxEntries).
 		Int("dedupe_max_bytes", dedupeMaxBytes(c.Dedupe)).

@@ -13,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/segmentio/kafka-go"
 	svix "github.com/svix/svix-webhooks/go"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
 	"github.com/engage-bridge/engage-bridge/schemas"
@@ -53,6 +55,72 @@ func TestTopicsCommand(t *testing.T) {
 	}
 	if strings.Contains(out, "created") || !regexp.MustCompile(`engage.contact\s+exists\s+4 partitions\n`).MatchString(out) {
 		t.Errorf("second run changed something:\n%s", out)
+	}
+}
+
+// TestTopicsLeaveCompressionToBroker: topics never sets compression.type,
+// so a created topic keeps the broker's default, "producer", and stores
+// each batch in the codec BRIDGE_KAFKA_COMPRESSION chose (a topic codec
+// would make the broker recompress every batch). Setting
+// BRIDGE_KAFKA_COMPRESSION does not change that.
+func TestTopicsLeaveCompressionToBroker(t *testing.T) {
+	c := kafkatest.Cluster(t)
+	var mu sync.Mutex
+	configs := map[string][]string{} // topic → config names it was created with
+	c.ControlKey(int16(kmsg.CreateTopics), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, rt := range req.(*kmsg.CreateTopicsRequest).Topics {
+			for _, rc := range rt.Configs {
+				configs[rt.Topic] = append(configs[rt.Topic], rc.Name)
+			}
+		}
+		return nil, nil, false
+	})
+	env := map[string]string{"BRIDGE_KAFKA_BROKERS": strings.Join(c.ListenAddrs(), ","), "BRIDGE_KAFKA_COMPRESSION": "zstd"}
+	if out, err := runCmd(t, env, "topics", "--partitions", "1", "--replication-factor", "1"); err != nil {
+		t.Fatalf("topics: %v\n%s", err, out)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(configs) == 0 {
+		t.Fatal("no CreateTopics request seen")
+	}
+	for topic, names := range configs {
+		if diff := cmp.Diff([]string{"max.message.bytes"}, names); diff != "" {
+			t.Errorf("%s created with configs (-want +got):\n%s", topic, diff)
+		}
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrDescribeConfigsRequest()
+	for _, topic := range routedTopics {
+		r := kmsg.NewDescribeConfigsRequestResource()
+		r.ResourceType, r.ResourceName, r.ConfigNames = kmsg.ConfigResourceTypeTopic, topic, []string{"compression.type"}
+		req.Resources = append(req.Resources, r)
+	}
+	resp, err := req.RequestWith(context.Background(), cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range resp.Resources {
+		if r.ErrorCode != 0 || len(r.Configs) != 1 {
+			t.Errorf("%s: error %d, configs %v", r.ResourceName, r.ErrorCode, r.Configs)
+			continue
+		}
+		got := r.Configs[0]
+		value := "(null)"
+		if got.Value != nil {
+			value = *got.Value
+		}
+		if got.Value == nil || *got.Value != "producer" || got.Source != kmsg.ConfigSourceDefaultConfig {
+			t.Errorf("%s: compression.type %q from %v, want the broker default producer", r.ResourceName, value, got.Source)
+		}
 	}
 }
 

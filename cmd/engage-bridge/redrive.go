@@ -35,7 +35,7 @@ Example:
   BRIDGE_ENCRYPTION_KEY_FILE=/secrets/engage-key engage-bridge redrive --dry-run
   BRIDGE_ENCRYPTION_KEY_FILE=/secrets/engage-key engage-bridge redrive`, stderr)
 	v := newValues(fs, getenv, append(kafkaSettings(),
-		"BRIDGE_ENCRYPTION_KEY", "BRIDGE_ROUTES_FILE", "BRIDGE_PUBLISH_TIMEOUT",
+		"BRIDGE_KAFKA_COMPRESSION", "BRIDGE_ENCRYPTION_KEY", "BRIDGE_ROUTES_FILE", "BRIDGE_PUBLISH_TIMEOUT",
 		"BRIDGE_DEDUPE_TTL", "BRIDGE_DEDUPE_MAX_ENTRIES", "BRIDGE_LOG_LEVEL", "BRIDGE_LOG_FORMAT")...)
 	group := fs.String("group", defaultRedriveGroup, "consumer group that records how far redrive got")
 	dryRun := fs.Bool("dry-run", false, "show what would happen; publish and commit nothing")
@@ -43,6 +43,7 @@ Example:
 		return err
 	}
 	conn := v.kafkaConfig(true)
+	compression := v.compression()
 	key := v.encryptionKey()
 	_, routes := v.routes()
 	publishTimeout := v.publishTimeout()
@@ -58,7 +59,7 @@ Example:
 		return err
 	}
 	defer ops.Close()
-	pub, err := publisher.New(publisher.Config{Conn: conn}, log.With().Str("component", "publisher").Logger())
+	pub, err := publisher.New(publisher.Config{Conn: conn, Compression: compression}, log.With().Str("component", "publisher").Logger())
 	if err != nil {
 		return err
 	}

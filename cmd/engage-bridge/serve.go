@@ -66,7 +66,7 @@ func newBridge(cfg config, log zerolog.Logger) (*bridge, error) {
 		return nil, &configError{problems: []string{"BRIDGE_DEDUPE_TTL/BRIDGE_DEDUPE_MAX_ENTRIES: " + err.Error()}}
 	}
 	topics := knownTopics(cfg.Routes)
-	pub, err := publisher.New(publisher.Config{Conn: cfg.Kafka, MissingTopic: func(topic string) {
+	pub, err := publisher.New(publisher.Config{Conn: cfg.Kafka, Compression: cfg.Compression, MissingTopic: func(topic string) {
 		// The label stays bounded: topics the table names for documented
 		// event types by name, any other as "other" (its name is in the
 		// request's log line).

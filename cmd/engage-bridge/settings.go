@@ -44,6 +44,7 @@ func settings() []setting {
 		{name: "BRIDGE_KAFKA_USERNAME", usage: "SASL username"},
 		{name: "BRIDGE_KAFKA_PASSWORD", usage: "SASL password", secret: true},
 		{name: "BRIDGE_KAFKA_CLIENT_ID", def: "engage-bridge", usage: "Kafka client id"},
+		{name: "BRIDGE_KAFKA_COMPRESSION", def: "none", usage: "codec of the records written: none, gzip, snappy, lz4 or zstd"},
 		{name: "BRIDGE_PUBLISH_TIMEOUT", def: "8s", usage: "longest wait for Kafka's acknowledgement; Svix gives up after 15s"},
 		{name: "BRIDGE_ROUTES_FILE", usage: "YAML routing table replacing the built-in one"},
 		{name: "BRIDGE_DEDUPE_TTL", def: "24h", usage: "how long a published svix-id is remembered; 0 turns dedupe off"},
