@@ -43,6 +43,7 @@ func writeFile(t *testing.T, name, text string) string {
 // (and what they turn into) and bad ones, with the exact message a user
 // sees on stderr before serve exits 2.
 func TestConfigValidation(t *testing.T) {
+	t.Parallel()
 	certs := testcert.New(t)
 	secretsFile := writeFile(t, "secrets", "# rotated 2026-11\n"+e2eSecret+"\n\n"+e2eSecret2+"\n")
 	shortSecretsFile := writeFile(t, "short-secrets", e2eSecret+"\n# the next one is too short\nwhsec_bm9wZQ==\n")
@@ -255,6 +256,7 @@ func mapValues(m map[string]string) []string {
 // command line: a secret in the environment and its file as a flag is
 // reported once, as set twice, not also as missing.
 func TestConfigOneProblemPerVariable(t *testing.T) {
+	t.Parallel()
 	secretsFile := writeFile(t, "secrets", e2eSecret+"\n")
 	tokenFile := writeFile(t, "token", "tok\n")
 	tests := []struct {
@@ -291,6 +293,7 @@ func TestConfigOneProblemPerVariable(t *testing.T) {
 // TestReadmeDocumentsEverySetting keeps the README's configuration table
 // (which the deploy tests check the manifests against) equal to the code.
 func TestReadmeDocumentsEverySetting(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -316,6 +319,7 @@ func TestReadmeDocumentsEverySetting(t *testing.T) {
 // operator how much memory the dedupe cache may take outside the Go heap,
 // the figure to leave between GOMEMLIMIT and the container limit.
 func TestConfigLogStatesDedupeBound(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		cfg  dedupe.Config
 		want float64

@@ -44,6 +44,7 @@ func topicFor(eventType string) string {
 // records back with an independent client: topic, key, murmur2 partition,
 // value bytes and every header.
 func TestEndToEndRecords(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	b := startBridge(t, c, nil, true)
 
@@ -138,6 +139,7 @@ func assertNoPersonalData(t *testing.T, logs string) {
 // server and checks the answer, then reads every topic to check that what
 // was answered 2xx is there and nothing else is.
 func TestEndToEndEveryRow(t *testing.T) {
+	t.Parallel()
 	body := example(t, schemas.EventContactUpdated)
 	now := time.Now()
 	c := kafkatest.Cluster(t)
@@ -289,6 +291,7 @@ func TestEndToEndEveryRow(t *testing.T) {
 // TestKafkaDown: with the broker gone, a valid request gets 503 with
 // Retry-After within the publish timeout, never a 2xx; /readyz follows.
 func TestKafkaDown(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	b := startBridge(t, c, map[string]string{"BRIDGE_PUBLISH_TIMEOUT": "1s"}, true)
 	body := example(t, schemas.EventPointBalanceUpdated)
@@ -311,6 +314,7 @@ func TestKafkaDown(t *testing.T) {
 // TestKcat reads the bridge's records with kcat (librdkafka), a Kafka
 // client none of us wrote.
 func TestKcat(t *testing.T) {
+	t.Parallel()
 	kcat := lookKcat(t)
 	c := kafkatest.Cluster(t)
 	b := startBridge(t, c, nil, true)
@@ -323,6 +327,7 @@ func TestKcat(t *testing.T) {
 // stored in batches of that codec, and kcat, and the bridge's own tail,
 // read them back with the values unchanged.
 func TestKcatCompression(t *testing.T) {
+	t.Parallel()
 	kcat := lookKcat(t)
 	for _, tc := range []struct {
 		codec string
@@ -471,6 +476,7 @@ func bodyOfSize(t *testing.T, n int) []byte {
 // whole (the publisher and the topics dev creates take it with headers),
 // and one byte more is refused with 413.
 func TestOneMiBBody(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	b := startBridge(t, c, nil, true)
 	body := bodyOfSize(t, 1<<20)
@@ -488,6 +494,7 @@ func TestOneMiBBody(t *testing.T) {
 
 // TestMetricsAfterTraffic scrapes /metrics after known traffic.
 func TestMetricsAfterTraffic(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	b := startBridge(t, c, nil, true)
 	now := time.Now()

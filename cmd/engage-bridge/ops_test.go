@@ -31,6 +31,7 @@ func runCmd(t *testing.T, env map[string]string, args ...string) (string, error)
 }
 
 func TestTopicsCommand(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	kafkatest.CreateTopic(t, c, "engage.reward", 1, map[string]string{"max.message.bytes": "1048588"})
 	env := map[string]string{"BRIDGE_KAFKA_BROKERS": strings.Join(c.ListenAddrs(), ",")}
@@ -127,6 +128,7 @@ func TestTopicsLeaveCompressionToBroker(t *testing.T) {
 // published to its topic once the key is configured and redrive runs; a
 // record that still cannot be used stays dead-lettered.
 func TestRedrive(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	b := startBridge(t, c, map[string]string{"BRIDGE_ENCRYPTION_KEY": ""}, true)
 	body, want := encryptedExample(t, schemas.EventContactUpdated)
@@ -185,6 +187,7 @@ func TestRedrive(t *testing.T) {
 
 // TestReplay moves a real consumer group's offsets on kfake.
 func TestReplay(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	kafkatest.CreateTopic(t, c, "engage.contact", 2, nil)
 	addrs := c.ListenAddrs()

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/engage-bridge/engage-bridge/ingress"
 	"github.com/engage-bridge/engage-bridge/internal/kafkaops"
@@ -51,14 +50,6 @@ Example:
 	if err := v.err(); err != nil {
 		return err
 	}
-	ops, err := kafkaops.New(conn)
-	if err != nil {
-		return err
-	}
-	defer ops.Close()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-
 	want := kafkaops.MaxMessageBytes(maxBody)
 	var specs []kafkaops.TopicSpec
 	for _, t := range allTopics(tabs) {
@@ -67,42 +58,44 @@ Example:
 			Configs: map[string]string{"max.message.bytes": strconv.FormatInt(want, 10)},
 		})
 	}
-	states, err := ops.EnsureTopics(ctx, specs)
-	if err != nil {
-		return err
-	}
-	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	for _, s := range states {
-		if s.Created {
-			fmt.Fprintf(w, "%s\tcreated\t%d partitions, replication factor %d, max.message.bytes %d\n", s.Name, s.Partitions, *rf, want)
-			continue
+	return withOps(ctx, conn, opsTimeout, func(ctx context.Context, ops *kafkaops.Client) error {
+		states, err := ops.EnsureTopics(ctx, specs)
+		if err != nil {
+			return err
 		}
-		var differs []string
-		if s.Partitions != *partitions {
-			differs = append(differs, fmt.Sprintf("%d partitions (want %d)", s.Partitions, *partitions))
+		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		for _, s := range states {
+			if s.Created {
+				fmt.Fprintf(w, "%s\tcreated\t%d partitions, replication factor %d, max.message.bytes %d\n", s.Name, s.Partitions, *rf, want)
+				continue
+			}
+			var differs []string
+			if s.Partitions != *partitions {
+				differs = append(differs, fmt.Sprintf("%d partitions (want %d)", s.Partitions, *partitions))
+			}
+			got, err := ops.TopicConfig(ctx, s.Name, "max.message.bytes")
+			if n, perr := strconv.ParseInt(got, 10, 64); err == nil && perr == nil && n < want {
+				differs = append(differs, fmt.Sprintf("max.message.bytes %d (want at least %d: a %d-byte body would be refused)", n, want, maxBody))
+			}
+			if len(differs) == 0 {
+				fmt.Fprintf(w, "%s\texists\t%d partitions\n", s.Name, s.Partitions)
+				continue
+			}
+			fmt.Fprintf(w, "%s\texists with other settings\t%s\n", s.Name, strings.Join(differs, "; "))
 		}
-		got, err := ops.TopicConfig(ctx, s.Name, "max.message.bytes")
-		if n, perr := strconv.ParseInt(got, 10, 64); err == nil && perr == nil && n < want {
-			differs = append(differs, fmt.Sprintf("max.message.bytes %d (want at least %d: a %d-byte body would be refused)", n, want, maxBody))
-		}
-		if len(differs) == 0 {
-			fmt.Fprintf(w, "%s\texists\t%d partitions\n", s.Name, s.Partitions)
-			continue
-		}
-		fmt.Fprintf(w, "%s\texists with other settings\t%s\n", s.Name, strings.Join(differs, "; "))
-	}
-	var templates []string
-	for _, t := range tabs {
-		for _, tmpl := range t.TenantTemplates() {
-			if !slices.Contains(templates, tmpl) {
-				templates = append(templates, tmpl)
+		var templates []string
+		for _, t := range tabs {
+			for _, tmpl := range t.TenantTemplates() {
+				if !slices.Contains(templates, tmpl) {
+					templates = append(templates, tmpl)
+				}
 			}
 		}
-	}
-	for _, tmpl := range templates {
-		fmt.Fprintf(w, "%s\tnot created\t{tenant} is known only from deliveries: create each tenant's topic yourself\n", tmpl)
-	}
-	return w.Flush()
+		for _, tmpl := range templates {
+			fmt.Fprintf(w, "%s\tnot created\t{tenant} is known only from deliveries: create each tenant's topic yourself\n", tmpl)
+		}
+		return w.Flush()
+	})
 }
 
 // knownTopics are the topics the bridge publishes to as far as the
