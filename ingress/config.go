@@ -128,7 +128,7 @@ func (c Config) Validate() error {
 	switch {
 	case len(c.Endpoints) > 0:
 		if c.Path != "" || len(c.SigningSecrets) > 0 || c.EncryptionKey != nil {
-			add("Endpoints", errors.New("Path, SigningSecrets and EncryptionKey must be empty when Endpoints is set"))
+			add("Endpoints", errors.New("path, signing secrets and encryption key must be empty when endpoints are set"))
 		}
 		paths, names := map[string]bool{}, map[string]bool{}
 		for i, e := range c.Endpoints {
