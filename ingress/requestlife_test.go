@@ -152,10 +152,13 @@ func TestMemoryBoundDuringOutage(t *testing.T) {
 	}
 	// The bound, plus what is not a request's body: per partition with a
 	// request in flight (4 here), kafka-go's encoded request and the
-	// in-process broker's copy of it; the body pool's free buffers until
-	// the next collection; the HTTP servers' and clients' buffers. The code
-	// before the hand-off peaked at 92 MiB here.
-	const bound, slack = maxInFlight * maxBody, 16 << 20
+	// in-process broker's copy of it (in production the broker's copy is
+	// in another process); the body pool's free buffers until the next
+	// collection; the HTTP servers' and clients' buffers. Measured 46-52
+	// MiB on a loaded 2-core machine (2026-12-07); the code before the
+	// hand-off peaked at 92 MiB here, so the check still fails on it. The
+	// exact invariant is the records-held count above.
+	const bound, slack = maxInFlight * maxBody, 24 << 20
 	if live > bound+slack {
 		t.Errorf("live heap rose %.1f MiB during the outage, more than %d × %d MiB plus %d MiB",
 			float64(live)/(1<<20), maxInFlight, maxBody>>20, slack>>20)
