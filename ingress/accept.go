@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -50,18 +52,37 @@ type Deps struct {
 	Now func() time.Time
 }
 
-// Handler receives Engage webhooks: it verifies each delivery's signature
-// and hands it to its Processor, and says what happened. It is safe for
+// Handler receives Engage webhooks on each endpoint's path: it verifies
+// each delivery's signature with that endpoint's secrets and hands it to
+// the endpoint's Processor, and says what happened. It is safe for
 // concurrent use.
 type Handler struct {
-	cfg      Config
+	cfg       Config
+	endpoints []*served // in Config order; Accept uses the first
+	base      *Processor
+	now       func() time.Time
+	authToken atomic.Pointer[string]
+	metrics   *metrics.Metrics
+	tracer    trace.Tracer // nil: tracing is off
+	log       zerolog.Logger
+	slots     chan struct{}
+	bodies    bodyPool
+}
+
+// served is one endpoint as the Handler serves it. Its name, path and
+// routing table are fixed at start; its secrets, key and tenants are one
+// state, replaced whole by Rotate. A request loads the state once, at its
+// start, and keeps it to its end.
+type served struct {
+	name   string
+	path   string
+	routes *router.Table // nil: the Deps' table
+	state  atomic.Pointer[endpointState]
+}
+
+type endpointState struct {
 	verifier *Verifier
 	proc     *Processor
-	metrics  *metrics.Metrics
-	tracer   trace.Tracer // nil: tracing is off
-	log      zerolog.Logger
-	slots    chan struct{}
-	bodies   bodyPool
 }
 
 // New returns a Handler. Configuration errors are reported all at once.
@@ -70,37 +91,104 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	var errs []error
-	proc, err := NewProcessor(cfg, deps)
+	base, err := NewProcessor(cfg, deps)
 	if err != nil {
-		errs = append(errs, err)
+		return nil, err
 	}
-	verifier, err := NewVerifier(cfg.SigningSecrets, cfg.Tolerance, deps.Now)
-	if err != nil {
-		errs = append(errs, err)
+	eps := cfg.Endpoints
+	if len(eps) == 0 {
+		secrets, err := ParseSecrets(cfg.SigningSecrets)
+		if err != nil {
+			return nil, err
+		}
+		eps = []Endpoint{{Name: DefaultEndpoint, Path: cfg.Path, Secrets: secrets, Key: cfg.EncryptionKey}}
+	}
+	h := &Handler{
+		cfg:     cfg,
+		base:    base,
+		now:     deps.Now,
+		metrics: deps.Metrics,
+		tracer:  deps.Tracer,
+		log:     deps.Log,
+		slots:   make(chan struct{}, cfg.MaxInFlight),
+		bodies:  bodyPool{max: int(cfg.MaxBodyBytes) + 1},
+	}
+	token := cfg.AuthToken
+	h.authToken.Store(&token)
+	var errs []error
+	for _, e := range eps {
+		s := &served{name: e.Name, path: e.Path, routes: e.Routes}
+		st, err := h.stateFor(s, e)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("endpoint %s: %w", e.Name, err))
+			continue
+		}
+		s.state.Store(st)
+		h.endpoints = append(h.endpoints, s)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &Handler{
-		cfg:      cfg,
-		verifier: verifier,
-		proc:     proc,
-		metrics:  deps.Metrics,
-		tracer:   deps.Tracer,
-		log:      deps.Log,
-		slots:    make(chan struct{}, cfg.MaxInFlight),
-		bodies:   bodyPool{max: int(cfg.MaxBodyBytes) + 1},
-	}, nil
+	return h, nil
+}
+
+// stateFor builds what a request on s uses from e's secrets, key and
+// tenants, with s's routing table.
+func (h *Handler) stateFor(s *served, e Endpoint) (*endpointState, error) {
+	v, err := NewSecretsVerifier(e.Secrets, h.cfg.Tolerance, h.now)
+	if err != nil {
+		return nil, err
+	}
+	e.Name, e.Routes = s.name, s.routes
+	return &endpointState{verifier: v, proc: h.base.ForEndpoint(e)}, nil
+}
+
+// ErrNoSuchEndpoint: Rotate was given a name the Handler does not serve.
+var ErrNoSuchEndpoint = errors.New("no endpoint of that name is served")
+
+// Rotate replaces the signing secrets, key and tenants of the endpoint
+// named e.Name. Requests that start afterwards use them; requests in
+// flight finish with what they started with. e's path and routes are
+// ignored: those are fixed at start.
+func (h *Handler) Rotate(e Endpoint) error {
+	for _, s := range h.endpoints {
+		if s.name != e.Name {
+			continue
+		}
+		st, err := h.stateFor(s, e)
+		if err != nil {
+			return fmt.Errorf("endpoint %s: %w", e.Name, err)
+		}
+		s.state.Store(st)
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrNoSuchEndpoint, e.Name)
+}
+
+// SetAuthToken replaces the token the custom auth header must carry, for
+// requests that start afterwards. It is refused when no auth header is
+// configured or the token is empty.
+func (h *Handler) SetAuthToken(token string) error {
+	if h.cfg.AuthHeader == "" {
+		return errors.New("no auth header is configured")
+	}
+	if token == "" {
+		return fmt.Errorf("%w: the auth token is empty", ErrRequired)
+	}
+	h.authToken.Store(&token)
+	return nil
 }
 
 // Processor runs a delivery whose signature was verified through the rest
-// of the pipeline: skip known duplicates, parse, decrypt, find contactId,
-// route, publish (or dead-letter). The ingress uses it for every request;
-// redrive uses it for dead letters, whose signatures were verified when
-// they arrived. It is safe for concurrent use.
+// of the pipeline: skip known duplicates, parse, check the tenant, decrypt,
+// find contactId, route, publish (or dead-letter). The ingress uses one per
+// endpoint for every request; redrive uses them for dead letters, whose
+// signatures were verified when they arrived. It is safe for concurrent
+// use.
 type Processor struct {
+	endpoint       string // the engage-endpoint header and the metrics' label
 	key            *payloadcrypto.Key
+	tenants        []string // empty: any tenant
 	publishTimeout time.Duration
 	routes         *router.Table
 	pub            Publisher
@@ -113,8 +201,9 @@ type Processor struct {
 	staticTopics map[string]bool
 }
 
-// NewProcessor returns a Processor. Of cfg it uses EncryptionKey and
-// PublishTimeout; signing secrets are not needed.
+// NewProcessor returns the Processor of the endpoint named DefaultEndpoint.
+// Of cfg it uses EncryptionKey and PublishTimeout; signing secrets are not
+// needed. ForEndpoint makes one for another endpoint.
 func NewProcessor(cfg Config, deps Deps) (*Processor, error) {
 	var errs []error
 	if cfg.PublishTimeout < 0 {
@@ -137,6 +226,7 @@ func NewProcessor(cfg Config, deps Deps) (*Processor, error) {
 	}
 	cfg = cfg.withDefaults()
 	p := &Processor{
+		endpoint:       DefaultEndpoint,
 		key:            cfg.EncryptionKey,
 		publishTimeout: cfg.PublishTimeout,
 		routes:         deps.Routes,
@@ -145,12 +235,30 @@ func NewProcessor(cfg Config, deps Deps) (*Processor, error) {
 		metrics:        deps.Metrics,
 		schemas:        deps.Schemas,
 		tracer:         deps.Tracer,
-		staticTopics:   map[string]bool{},
 	}
-	for _, t := range deps.Routes.Topics() {
-		p.staticTopics[t] = true
-	}
+	p.staticTopics = staticTopics(p.routes)
 	return p, nil
+}
+
+// ForEndpoint returns a Processor sharing p's publisher, dedupe cache,
+// metrics and tracer, with e's name, key, tenants and routes (p's routes
+// when e has none). e's secrets and path are not used.
+func (p *Processor) ForEndpoint(e Endpoint) *Processor {
+	q := *p
+	q.endpoint, q.key, q.tenants = e.Name, e.Key, e.Tenants
+	if e.Routes != nil && e.Routes != p.routes {
+		q.routes = e.Routes
+		q.staticTopics = staticTopics(e.Routes)
+	}
+	return &q
+}
+
+func staticTopics(routes *router.Table) map[string]bool {
+	m := map[string]bool{}
+	for _, t := range routes.Topics() {
+		m[t] = true
+	}
+	return m
 }
 
 // Outcome is what happened to a delivery that got a 2xx answer.
@@ -196,6 +304,10 @@ type Result struct {
 // ErrNoEncryptionKey: the payload is encrypted and no key is configured.
 var ErrNoEncryptionKey = errors.New("payload is encrypted and no encryption key is configured")
 
+// ErrTenantMismatch: the endpoint lists its tenants and the envelope's
+// tenant is missing or not one of them.
+var ErrTenantMismatch = errors.New("the envelope's tenant is not one this endpoint accepts")
+
 // ErrInvalidTopic: the routing template produced an illegal topic name.
 var ErrInvalidTopic = errors.New("routing produced an illegal topic name")
 
@@ -215,9 +327,17 @@ var ErrClientClosed = errors.New("the sender left before the record was acknowle
 // to body any longer. That is before Accept returns, except when Accept
 // gave up waiting for a record still in a request to Kafka: then it is
 // called when that request resolves. It may be nil.
+//
+// Accept serves the first endpoint (the only one of the single-endpoint
+// configuration); requests on each endpoint's path use that endpoint.
 func (h *Handler) Accept(ctx context.Context, header http.Header, body []byte, release func()) (Result, error) {
+	return h.accept(ctx, h.endpoints[0].state.Load(), header, body, release)
+}
+
+// accept is Accept with the endpoint state the request took at its start.
+func (h *Handler) accept(ctx context.Context, st *endpointState, header http.Header, body []byte, release func()) (Result, error) {
 	span := startSpan(ctx, h.tracer, "verify")
-	d, err := h.verifier.Verify(header, body)
+	d, err := st.verifier.Verify(header, body)
 	if err != nil {
 		span.fail(err.Error())
 		span.end()
@@ -227,7 +347,7 @@ func (h *Handler) Accept(ctx context.Context, header http.Header, body []byte, r
 		return Result{}, err
 	}
 	span.end()
-	return h.proc.Process(ctx, d, body, release)
+	return st.proc.Process(ctx, d, body, release)
 }
 
 // Process runs a verified delivery through the pipeline and returns only
@@ -262,7 +382,7 @@ func (p *Processor) Process(ctx context.Context, d Delivery, body []byte, releas
 	err = p.publish(ctx, msg, &res, func(_ publisher.Ack, err error) {
 		if err == nil {
 			p.seen.Remember(id)
-			p.metrics.Published(topic, eventType)
+			p.metrics.Published(topic, eventType, p.endpoint)
 			if drift {
 				p.metrics.SchemaDrift(eventType)
 			}
@@ -298,6 +418,11 @@ func (p *Processor) eventRecord(ctx context.Context, d Delivery, body []byte, re
 	res.EventType, res.Tenant = env.EventType, env.Tenant // known even for payload errors
 	if err != nil {
 		return publisher.Message{}, err
+	}
+	// Before decryption: the tenant is in the cleartext envelope, and a
+	// delivery that is not this endpoint's is not decrypted with its key.
+	if len(p.tenants) > 0 && !slices.Contains(p.tenants, env.Tenant) {
+		return publisher.Message{}, ErrTenantMismatch
 	}
 
 	value, payload, contactID := body, env.Payload, ""
@@ -347,7 +472,7 @@ func (p *Processor) eventRecord(ctx context.Context, d Delivery, body []byte, re
 		Topic:   topic,
 		Key:     []byte(contactID),
 		Value:   value,
-		Headers: eventHeaders(d, &env, contactID, res.SchemaDrift),
+		Headers: eventHeaders(d, &env, contactID, p.endpoint, res.SchemaDrift),
 	}, nil
 }
 
@@ -359,12 +484,12 @@ func (p *Processor) deadLetter(ctx context.Context, d Delivery, body []byte, rea
 		Topic:   p.routes.DeadLetter(),
 		Key:     []byte(d.ID),
 		Value:   body,
-		Headers: deadLetterHeaders(d, reason, cause, res.EventType, res.Tenant),
+		Headers: deadLetterHeaders(d, reason, cause, res.EventType, res.Tenant, p.endpoint),
 	}
 	res.Topic, res.Reason = msg.Topic, reason
 	err := p.publish(ctx, msg, res, func(_ publisher.Ack, err error) {
 		if err == nil {
-			p.metrics.DeadLetter(reason)
+			p.metrics.DeadLetter(reason, p.endpoint)
 		}
 		release()
 	})

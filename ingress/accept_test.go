@@ -226,14 +226,14 @@ func TestAcceptExamples(t *testing.T) {
 				t.Errorf("value is not the received body byte for byte")
 			}
 			wantKeys := []string{"svix-id", "svix-timestamp", "engage-event-type", "engage-event-id", "engage-tenant",
-				"content-type", "ce_specversion", "ce_id", "ce_source", "ce_type", "ce_subject"}
+				"engage-endpoint", "content-type", "ce_specversion", "ce_id", "ce_source", "ce_type", "ce_subject"}
 			if diff := cmp.Diff(wantKeys, headerKeys(m.Headers)); diff != "" {
 				t.Errorf("header keys (-want +got):\n%s", diff)
 			}
 			want := map[string]string{
 				"svix-id": id, "svix-timestamp": h.Get("svix-timestamp"),
 				"engage-event-type": tt.eventType, "engage-event-id": tt.eventID, "engage-tenant": "myTenantName",
-				"content-type": "application/json", "ce_specversion": "1.0", "ce_id": id,
+				"engage-endpoint": "default", "content-type": "application/json", "ce_specversion": "1.0", "ce_id": id,
 				"ce_source": "/engage/myTenantName", "ce_type": tt.eventType, "ce_subject": tt.contactID,
 			}
 			if diff := cmp.Diff(want, headerMap(m.Headers)); diff != "" {
@@ -416,7 +416,7 @@ func TestDedupe(t *testing.T) {
 func TestDedupeOff(t *testing.T) {
 	b := newTestHandler(t, nil)
 	seen, _ := dedupe.New(dedupe.Config{TTL: 0}, nil)
-	b.h.proc.seen = seen
+	b.h.proc0().seen = seen
 	body := example(t, schemas.EventContactDeleted)
 	for range 2 {
 		if res, err := b.h.Accept(context.Background(), signed(t, "msg_1", body), body, nil); err != nil || res.Outcome != Published {
@@ -461,7 +461,7 @@ func TestInvalidTopicDeadLettered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.h.proc.routes = routes
+	b.h.proc0().routes = routes
 	body := []byte(`{"eventType":"contact updated/evil","payload":{"contactId":"c"},"tenant":"t"}`)
 	res, err := b.h.Accept(context.Background(), signed(t, "msg_1", body), body, nil)
 	if err != nil || res.Outcome != DeadLettered || res.Reason != DLQInvalidTopic {
@@ -506,8 +506,8 @@ func TestSchemaDrift(t *testing.T) {
 func acceptOnly(t testing.TB, encrypt bool) (*Handler, http.Header, []byte) {
 	tb := newTestHandler(t, nil)
 	seen, _ := dedupe.New(dedupe.Config{TTL: 0}, nil)
-	tb.h.proc.seen = seen
-	tb.h.proc.pub = nopPublisher{}
+	tb.h.proc0().seen = seen
+	tb.h.proc0().pub = nopPublisher{}
 	body := example(t, schemas.EventContactUpdated)
 	if encrypt {
 		body, _ = encrypted(t, schemas.EventContactUpdated)
@@ -562,8 +562,12 @@ func BenchmarkBuildRecord(b *testing.B) {
 	d, env, contactID := recordInputs(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		if h := eventHeaders(d, &env, contactID, false); len(h) < 10 {
+		if h := eventHeaders(d, &env, contactID, DefaultEndpoint, false); len(h) < 10 {
 			b.Fatal(len(h))
 		}
 	}
 }
+
+// proc0 is the Processor the first endpoint's requests use now, for tests
+// that swap one of its collaborators.
+func (h *Handler) proc0() *Processor { return h.endpoints[0].state.Load().proc }

@@ -23,7 +23,7 @@ func TestAllocBudgets(t *testing.T) {
 	})
 	t.Run("record headers", func(t *testing.T) {
 		d, env, contactID := recordInputs(t)
-		allocbudget.Check(t, 1, func() { eventHeaders(d, &env, contactID, false) })
+		allocbudget.Check(t, 1, func() { eventHeaders(d, &env, contactID, DefaultEndpoint, false) })
 	})
 	for mode, budget := range map[string]float64{"cleartext": 19, "encrypted": 21} {
 		t.Run("accept "+mode, func(t *testing.T) {

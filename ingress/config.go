@@ -8,11 +8,38 @@ import (
 	"time"
 
 	"github.com/engage-bridge/engage-bridge/internal/payloadcrypto"
+	"github.com/engage-bridge/engage-bridge/router"
 )
 
+// DefaultEndpoint names the one endpoint of the single-endpoint
+// configuration (Path, SigningSecrets, EncryptionKey).
+const DefaultEndpoint = "default"
+
+// Endpoint is one Engage environment served on its own path: a delivery
+// there is verified with its secrets only, decrypted with its key, checked
+// against its tenants and routed by its table. Its secrets and key print as
+// redacted.
+type Endpoint struct {
+	Name    string
+	Path    string
+	Secrets []Secret
+	// Key nil: encrypted deliveries are dead-lettered no_encryption_key.
+	Key *payloadcrypto.Key
+	// Tenants, when not empty, are the envelope tenants accepted; another
+	// or none is dead-lettered tenant_mismatch.
+	Tenants []string
+	// Routes nil means Deps.Routes.
+	Routes *router.Table
+}
+
 // Config configures the webhook listener. The zero value of a field means
-// its documented default, except SigningSecrets, which are required.
+// its documented default, except SigningSecrets, which are required unless
+// Endpoints is set.
 type Config struct {
+	// Endpoints, when set, are the endpoints served, each on its own path;
+	// Path, SigningSecrets and EncryptionKey must then be empty. Unset: one
+	// endpoint named DefaultEndpoint made of those three.
+	Endpoints []Endpoint
 	// Path is the one POST path. Default "/webhooks/engage".
 	Path string
 	// MaxBodyBytes bounds a body; larger ones get 413. Default 1 MiB, the
@@ -50,7 +77,7 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.Path == "" {
+	if c.Path == "" && len(c.Endpoints) == 0 {
 		c.Path = "/webhooks/engage"
 	}
 	if c.MaxBodyBytes == 0 {
@@ -98,10 +125,29 @@ func (c Config) Validate() error {
 	if c.MaxBodyBytes < 0 {
 		add("MaxBodyBytes", errors.New("must be positive"))
 	}
-	if len(c.SigningSecrets) == 0 {
+	switch {
+	case len(c.Endpoints) > 0:
+		if c.Path != "" || len(c.SigningSecrets) > 0 || c.EncryptionKey != nil {
+			add("Endpoints", errors.New("path, signing secrets and encryption key must be empty when endpoints are set"))
+		}
+		paths, names := map[string]bool{}, map[string]bool{}
+		for i, e := range c.Endpoints {
+			switch {
+			case e.Name == "" || names[e.Name]:
+				add("Endpoints", fmt.Errorf("endpoint %d: name empty or repeated", i+1))
+			case !strings.HasPrefix(e.Path, "/") || paths[e.Path]:
+				add("Endpoints", fmt.Errorf("endpoint %s: path must start with / and be unique", e.Name))
+			case len(e.Secrets) == 0:
+				add("Endpoints", fmt.Errorf("endpoint %s: %w: signing secrets", e.Name, ErrRequired))
+			}
+			names[e.Name], paths[e.Path] = true, true
+		}
+	case len(c.SigningSecrets) == 0:
 		add("SigningSecrets", fmt.Errorf("%w: the whsec_ signing secret from the Svix portal", ErrRequired))
-	} else if err := ValidateSecrets(c.SigningSecrets); err != nil {
-		add("SigningSecrets", err)
+	default:
+		if err := ValidateSecrets(c.SigningSecrets); err != nil {
+			add("SigningSecrets", err)
+		}
 	}
 	if c.Tolerance < 0 {
 		add("Tolerance", errors.New("must be positive"))

@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"go/ast"
+	"go/build"
 	"go/parser"
 	"go/token"
 	"os"
@@ -140,6 +141,7 @@ func TestContractDeadLetterReasons(t *testing.T) {
 	for _, err := range []error{
 		schemas.ErrNotObject, schemas.ErrMissingEventType, schemas.ErrMissingContactID,
 		ErrNoEncryptionKey, schemas.ErrPayloadNotJSON, schemas.ErrInvalidPayload, ErrInvalidTopic,
+		ErrTenantMismatch,
 	} {
 		r, ok := deadLetterReason(err)
 		if !ok {
@@ -183,8 +185,8 @@ func TestContractRecordHeaderOrder(t *testing.T) {
 		anchor  string
 		headers []publisher.Header
 	}{
-		{"event-record", eventHeaders(d, &env, "c1", true)},
-		{"dead-letter-record", deadLetterHeaders(d, DLQMissingContactID, schemas.ErrMissingContactID, env.EventType, env.Tenant)},
+		{"event-record", eventHeaders(d, &env, "c1", DefaultEndpoint, true)},
+		{"dead-letter-record", deadLetterHeaders(d, DLQMissingContactID, schemas.ErrMissingContactID, env.EventType, env.Tenant, DefaultEndpoint)},
 	} {
 		var written []string
 		for _, h := range tt.headers {
@@ -206,36 +208,42 @@ func TestContractRecordHeaderOrder(t *testing.T) {
 // cannot be forgotten by this test.
 func packageConsts(t *testing.T, keep func(name, typ string) bool) []string {
 	t.Helper()
-	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, ".", func(fi os.FileInfo) bool {
-		return !strings.HasSuffix(fi.Name(), "_test.go")
-	}, 0)
+	// go/build picks the package's files as the compiler does (build tags
+	// included), which parser.ParseDir, deprecated, does not.
+	bp, err := build.ImportDir(".", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	fset := token.NewFileSet()
+	var files []*ast.File
+	for _, name := range bp.GoFiles {
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
 	exprs := map[string]ast.Expr{}
 	var kept []string
-	for _, pkg := range pkgs {
-		for _, f := range pkg.Files {
-			for _, decl := range f.Decls {
-				gd, ok := decl.(*ast.GenDecl)
-				if !ok || gd.Tok != token.CONST {
-					continue
+	for _, f := range files {
+		for _, decl := range f.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok || gd.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				vs := spec.(*ast.ValueSpec)
+				typ := ""
+				if id, ok := vs.Type.(*ast.Ident); ok {
+					typ = id.Name
 				}
-				for _, spec := range gd.Specs {
-					vs := spec.(*ast.ValueSpec)
-					typ := ""
-					if id, ok := vs.Type.(*ast.Ident); ok {
-						typ = id.Name
+				for i, name := range vs.Names {
+					if i >= len(vs.Values) {
+						continue
 					}
-					for i, name := range vs.Names {
-						if i >= len(vs.Values) {
-							continue
-						}
-						exprs[name.Name] = vs.Values[i]
-						if keep(name.Name, typ) {
-							kept = append(kept, name.Name)
-						}
+					exprs[name.Name] = vs.Values[i]
+					if keep(name.Name, typ) {
+						kept = append(kept, name.Name)
 					}
 				}
 			}

@@ -8,6 +8,12 @@
 // to the dead-letter topic instead; one that cannot be written is answered
 // non-2xx so that Svix retries it.
 //
+// A Handler serves one or more endpoints (Config.Endpoints), each on its
+// own path with its own signing secrets, key, tenants and routing table;
+// Rotate replaces an endpoint's secrets, key and tenants for the requests
+// that start afterwards. The publisher, dedupe cache, metrics and tracer
+// are shared.
+//
 // Accept is the framework-free core; answerFor (errors.go) is the one place
 // that maps outcomes and errors to HTTP answers; echo.go is the only file
 // that knows Echo.

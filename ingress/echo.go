@@ -8,8 +8,8 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// HTTPHandler returns the webhook listener: POST on the configured path,
-// 405 with "Allow: POST" for every other method on it (OPTIONS included:
+// HTTPHandler returns the webhook listener: POST on each endpoint's path,
+// fixed at start, 405 with "Allow: POST" for every other method on one (OPTIONS included:
 // Echo's own answer would be 204 and "Allow: OPTIONS, POST"), JSON 404
 // everywhere else. This is the only file that knows Echo; everything it
 // calls takes net/http types.
@@ -24,17 +24,19 @@ func (h *Handler) HTTPHandler() http.Handler {
 		case errors.As(err, &he) && he.Code == http.StatusMethodNotAllowed:
 			err = ErrMethodNotAllowed
 		}
-		h.respond(c.Response(), c.Request(), Result{}, err, time.Now())
+		h.respond(c.Response(), c.Request(), "", Result{}, err, time.Now())
 	}
-	e.POST(h.cfg.Path, func(c echo.Context) error {
-		h.handle(c.Response(), c.Request())
-		return nil
-	})
-	// A path's RouteNotFound handler takes precedence over Echo's 405 and
-	// OPTIONS handlers, and sees every method no route matched.
-	e.RouteNotFound(h.cfg.Path, func(c echo.Context) error {
-		c.Response().Header().Set(echo.HeaderAllow, http.MethodPost)
-		return ErrMethodNotAllowed
-	})
+	for _, ep := range h.endpoints {
+		e.POST(ep.path, func(c echo.Context) error {
+			h.handle(c.Response(), c.Request(), ep)
+			return nil
+		})
+		// A path's RouteNotFound handler takes precedence over Echo's 405
+		// and OPTIONS handlers, and sees every method no route matched.
+		e.RouteNotFound(ep.path, func(c echo.Context) error {
+			c.Response().Header().Set(echo.HeaderAllow, http.MethodPost)
+			return ErrMethodNotAllowed
+		})
+	}
 	return e
 }

@@ -214,7 +214,7 @@ func (panicPublisher) Publish(context.Context, publisher.Message, func(publisher
 
 func TestPanicIsNever2xx(t *testing.T) {
 	b := newTestHandler(t, nil)
-	b.h.proc.pub = panicPublisher{}
+	b.h.proc0().pub = panicPublisher{}
 	body := example(t, schemas.EventContactUpdated)
 	w := post(t, b, "POST", "/webhooks/engage", signed(t, "msg_a", body), body, "")
 	if w.Code != 500 {

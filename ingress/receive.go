@@ -25,7 +25,7 @@ var (
 // bounds the memory held by bodies: at most MaxInFlight × MaxBodyBytes. The price is that an unsigned request arriving while the
 // bridge is full is answered 429 rather than 401; nothing is published
 // either way.
-func (h *Handler) receive(r *http.Request) (res Result, err error) {
+func (h *Handler) receive(r *http.Request, ep *served) (res Result, err error) {
 	res.ClientIP = clientIP(r, h.cfg.TrustedProxies)
 	if len(h.cfg.AllowedIPs) > 0 && !contains(h.cfg.AllowedIPs, res.ClientIP) {
 		return res, ErrForbidden
@@ -33,7 +33,7 @@ func (h *Handler) receive(r *http.Request) (res Result, err error) {
 	if r.ContentLength > h.cfg.MaxBodyBytes {
 		return res, ErrBodyTooLarge
 	}
-	if h.cfg.AuthHeader != "" && !tokenMatches(r.Header.Get(h.cfg.AuthHeader), h.cfg.AuthToken) {
+	if h.cfg.AuthHeader != "" && !tokenMatches(r.Header.Get(h.cfg.AuthHeader), *h.authToken.Load()) {
 		return res, ErrUnauthorized
 	}
 
@@ -75,7 +75,7 @@ func (h *Handler) receive(r *http.Request) (res Result, err error) {
 		return res, err
 	}
 	ip := res.ClientIP
-	res, err = h.Accept(r.Context(), r.Header, body, release)
+	res, err = h.accept(r.Context(), ep.state.Load(), r.Header, body, release)
 	res.ClientIP = ip
 	return res, err
 }

@@ -20,6 +20,9 @@ const (
 	// DLQInvalidTopic: the routes file's template made a name Kafka would
 	// refuse (docs/contract.md#routing says dead-letter it).
 	DLQInvalidTopic = "invalid_topic"
+	// DLQTenantMismatch: the endpoint lists its tenants and the envelope's
+	// tenant is missing or another (checked before decryption).
+	DLQTenantMismatch = "tenant_mismatch"
 )
 
 // decryptError marks a failure of the decryption itself (base64, length,
@@ -49,6 +52,8 @@ func deadLetterReason(err error) (reason string, ok bool) {
 		return DLQMissingContactID, true
 	case errors.Is(err, ErrInvalidTopic):
 		return DLQInvalidTopic, true
+	case errors.Is(err, ErrTenantMismatch):
+		return DLQTenantMismatch, true
 	}
 	return "", false
 }
@@ -66,7 +71,7 @@ type headerBuilder struct {
 
 // maxHeaders is the most headers a record gets from us: docs/contract.md#event-record's event
 // headers.
-const maxHeaders = 13
+const maxHeaders = 14
 
 func newHeaderBuilder(size int) *headerBuilder {
 	b := &headerBuilder{}
@@ -99,9 +104,9 @@ func (b *headerBuilder) done() []publisher.Header {
 
 // eventHeaders are the headers of an event record (docs/contract.md#event-record), including
 // the CloudEvents Kafka binding in binary mode.
-func eventHeaders(d Delivery, env *schemas.Envelope, contactID string, drift bool) []publisher.Header {
+func eventHeaders(d Delivery, env *schemas.Envelope, contactID, endpoint string, drift bool) []publisher.Header {
 	size := 2*len(d.ID) + len(d.Timestamp) + 2*len(env.EventType) + len(env.EventID) +
-		2*len(env.Tenant) + len(contactID) + 64
+		2*len(env.Tenant) + len(contactID) + len(endpoint) + 64
 	b := newHeaderBuilder(size)
 	b.add(schemas.RecordSvixID, d.ID)
 	b.add(schemas.RecordSvixTimestamp, d.Timestamp)
@@ -112,6 +117,7 @@ func eventHeaders(d Delivery, env *schemas.Envelope, contactID string, drift boo
 	if env.Tenant != "" {
 		b.add(schemas.RecordTenant, env.Tenant)
 	}
+	b.add(schemas.RecordEndpoint, endpoint)
 	b.add(schemas.RecordContentType, schemas.ContentTypeJSON)
 	b.add(schemas.RecordCESpecVersion, schemas.CESpecVersion)
 	b.add(schemas.RecordCEID, d.ID)
@@ -129,7 +135,7 @@ const maxDetail = 200
 
 // deadLetterHeaders are the headers of a dead-letter record (docs/contract.md#dead-letter-record).
 // The detail is our own error text, which never quotes the body.
-func deadLetterHeaders(d Delivery, reason string, cause error, eventType, tenant string) []publisher.Header {
+func deadLetterHeaders(d Delivery, reason string, cause error, eventType, tenant, endpoint string) []publisher.Header {
 	detail := cause.Error()
 	if len(detail) > maxDetail {
 		detail = detail[:maxDetail]
@@ -137,7 +143,7 @@ func deadLetterHeaders(d Delivery, reason string, cause error, eventType, tenant
 			detail = detail[:len(detail)-1]
 		}
 	}
-	b := newHeaderBuilder(len(d.ID) + len(d.Timestamp) + len(reason) + len(detail) + len(eventType) + len(tenant))
+	b := newHeaderBuilder(len(d.ID) + len(d.Timestamp) + len(reason) + len(detail) + len(eventType) + len(tenant) + len(endpoint))
 	b.add(schemas.RecordSvixID, d.ID)
 	b.add(schemas.RecordSvixTimestamp, d.Timestamp)
 	b.add(schemas.RecordDLQReason, reason)
@@ -148,5 +154,6 @@ func deadLetterHeaders(d Delivery, reason string, cause error, eventType, tenant
 	if tenant != "" {
 		b.add(schemas.RecordTenant, tenant)
 	}
+	b.add(schemas.RecordEndpoint, endpoint)
 	return b.done()
 }

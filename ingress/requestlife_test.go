@@ -74,7 +74,7 @@ func TestMemoryBoundDuringOutage(t *testing.T) {
 	b := newTestHandler(t, func(cfg *Config) {
 		cfg.MaxInFlight, cfg.MaxBodyBytes, cfg.PublishTimeout = maxInFlight, maxBody, 300*time.Millisecond
 	})
-	b.h.proc.pub = pub
+	b.h.proc0().pub = pub
 	srv := httptest.NewServer(b.h.HTTPHandler())
 	defer srv.Close()
 
@@ -152,10 +152,13 @@ func TestMemoryBoundDuringOutage(t *testing.T) {
 	}
 	// The bound, plus what is not a request's body: per partition with a
 	// request in flight (4 here), kafka-go's encoded request and the
-	// in-process broker's copy of it; the body pool's free buffers until
-	// the next collection; the HTTP servers' and clients' buffers. The code
-	// before the hand-off peaked at 92 MiB here.
-	const bound, slack = maxInFlight * maxBody, 16 << 20
+	// in-process broker's copy of it (in production the broker's copy is
+	// in another process); the body pool's free buffers until the next
+	// collection; the HTTP servers' and clients' buffers. Measured 46-52
+	// MiB on a loaded 2-core machine (2026-12-07); the code before the
+	// hand-off peaked at 92 MiB here, so the check still fails on it. The
+	// exact invariant is the records-held count above.
+	const bound, slack = maxInFlight * maxBody, 24 << 20
 	if live > bound+slack {
 		t.Errorf("live heap rose %.1f MiB during the outage, more than %d × %d MiB plus %d MiB",
 			float64(live)/(1<<20), maxInFlight, maxBody>>20, slack>>20)
@@ -171,7 +174,7 @@ func TestClientHangUpIsNotUnavailable(t *testing.T) {
 	c := kafkatest.Cluster(t)
 	kafkatest.CreateTopic(t, c, "engage.contact", 1, nil)
 	b := newTestHandler(t, nil)
-	b.h.proc.pub = realPublisher(t, c, 10*time.Second)
+	b.h.proc0().pub = realPublisher(t, c, 10*time.Second)
 	arrived, release := make(chan struct{}), make(chan struct{})
 	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
 		close(arrived)
@@ -195,7 +198,7 @@ func TestClientHangUpIsNotUnavailable(t *testing.T) {
 		t.Errorf("a sender that left was answered %d", code)
 	}
 	close(release)
-	for end := time.Now().Add(5 * time.Second); !b.h.proc.seen.Seen("msg_hangup"); time.Sleep(10 * time.Millisecond) {
+	for end := time.Now().Add(5 * time.Second); !b.h.proc0().seen.Seen("msg_hangup"); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(end) {
 			t.Fatal("the record acknowledged after the sender left was never remembered")
 		}

@@ -29,26 +29,26 @@ var contentTypeJSON = []string{"application/json"}
 
 // handle is the webhook path's whole life: a span, the pipeline, the
 // answer, the log line.
-func (h *Handler) handle(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) handle(w http.ResponseWriter, r *http.Request, ep *served) {
 	start := time.Now()
 	if h.tracer != nil {
-		h.handleTraced(w, r, start)
+		h.handleTraced(w, r, ep, start)
 		return
 	}
-	res, err := h.serve(r)
-	h.respond(w, r, res, err, start)
+	res, err := h.serve(r, ep)
+	h.respond(w, r, ep.name, res, err, start)
 }
 
 // handleTraced is handle inside a server span continuing the request's
 // trace context. Apart from handle, so that its frame does not weigh on
 // every request's stack when tracing is off.
-func (h *Handler) handleTraced(w http.ResponseWriter, r *http.Request, start time.Time) {
+func (h *Handler) handleTraced(w http.ResponseWriter, r *http.Request, ep *served, start time.Time) {
 	ctx := tracing.Propagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 	ctx, span := h.tracer.Start(ctx, "webhook", trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path)))
 	defer span.End()
-	res, err := h.serve(r.WithContext(ctx))
-	a := h.respond(w, r, res, err, start)
+	res, err := h.serve(r.WithContext(ctx), ep)
+	a := h.respond(w, r, ep.name, res, err, start)
 	span.SetAttributes(
 		attribute.Int("http.response.status_code", a.status),
 		attribute.String("engage.outcome", a.outcome),
@@ -61,7 +61,7 @@ func (h *Handler) handleTraced(w http.ResponseWriter, r *http.Request, start tim
 
 // serve is receive with a panic turned into a 500, never into a 2xx, so
 // that Svix retries the delivery.
-func (h *Handler) serve(r *http.Request) (res Result, err error) {
+func (h *Handler) serve(r *http.Request, ep *served) (res Result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			// The stack names code, not data; the panic value is our own.
@@ -69,13 +69,14 @@ func (h *Handler) serve(r *http.Request) (res Result, err error) {
 			err = errPanic
 		}
 	}()
-	return h.receive(r)
+	return h.receive(r, ep)
 }
 
 // respond writes the answer, counts it, and logs the request's one line:
 // what happened and where the record went, never a body, a payload field,
-// a contactId or a secret.
-func (h *Handler) respond(w http.ResponseWriter, r *http.Request, res Result, err error, start time.Time) answer {
+// a contactId or a secret. endpoint is the name of the endpoint whose path
+// the request came to, empty for any other path.
+func (h *Handler) respond(w http.ResponseWriter, r *http.Request, endpoint string, res Result, err error, start time.Time) answer {
 	a := answerFor(res, err)
 	header := w.Header()
 	header["Content-Type"] = contentTypeJSON // shared, never modified: no allocation per answer
@@ -86,10 +87,10 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, res Result, er
 	_, _ = io.WriteString(w, a.body)
 
 	d := time.Since(start)
-	h.metrics.Request(a.outcome, d)
+	h.metrics.Request(a.outcome, endpoint, d)
 	var sigErr *SignatureError
 	if errors.As(err, &sigErr) {
-		h.metrics.SignatureFailure(sigErr.Reason)
+		h.metrics.SignatureFailure(sigErr.Reason, endpoint)
 	}
 	if res.Outcome == Duplicate && err == nil {
 		h.metrics.Duplicate()
@@ -108,6 +109,9 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, res Result, er
 		return a
 	}
 	ev.Str("method", r.Method).Str("path", r.URL.Path)
+	if endpoint != "" {
+		ev.Str("endpoint", endpoint)
+	}
 	if res.ClientIP.IsValid() {
 		ev.Str("client_ip", res.ClientIP.String())
 	}

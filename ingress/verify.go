@@ -68,7 +68,16 @@ func NewVerifier(secrets []string, tolerance time.Duration, now func() time.Time
 	return newVerifier(keys, tolerance, now)
 }
 
-// newVerifier takes parsed secrets; the tests use it for Svix's published
+// NewSecretsVerifier takes parsed secrets (an endpoint's, from
+// ParseSecrets or ParseSecretsFile): at least one.
+func NewSecretsVerifier(secrets []Secret, tolerance time.Duration, now func() time.Time) (*Verifier, error) {
+	if len(secrets) == 0 {
+		return nil, errors.New("at least one signing secret is required")
+	}
+	return newVerifier(secrets, tolerance, now)
+}
+
+// newVerifier takes parsed secrets of any length; the tests use it for Svix's published
 // vector whose key is shorter than ParseSecrets accepts.
 func newVerifier(secrets []Secret, tolerance time.Duration, now func() time.Time) (*Verifier, error) {
 	if tolerance <= 0 {

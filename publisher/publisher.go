@@ -85,6 +85,11 @@ type Config struct {
 	// MetadataTTL bounds how long partition counts and leaders are cached.
 	// Default 6 s (kafka-go's own default).
 	MetadataTTL time.Duration
+	// Compression is the codec of every record batch sent. Default
+	// CompressionNone. Webhook bodies are small JSON: a codec saves bytes
+	// on the wire and on disk at some CPU per request (docs/performance.md
+	// has the measurements).
+	Compression Compression
 	// MissingTopic, when not nil, is told the topic of every publish that
 	// failed with ErrMissingTopic (for a metric): once per Publish call,
 	// not per attempt or metadata fetch. Default nil.
@@ -112,6 +117,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBatchBytes < 0 {
 		errs = append(errs, errors.New("max batch bytes must not be negative"))
+	}
+	if err := c.Compression.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -531,6 +531,7 @@ func (p *Publisher) produce(batches []batch) (offsets []int64, errs []error, who
 		data = append(data, b...)
 		return data[from:len(data):len(data)]
 	}
+	attributes, _ := p.cfg.Compression.attributes() // valid: New checked it
 	records := make([]kafka.Record, 0, n)
 	headers := make([]kafka.Header, 0, nh) // every record's headers, in one allocation
 	for _, b := range batches {
@@ -548,7 +549,7 @@ func (p *Publisher) produce(batches []batch) (offsets []int64, errs []error, who
 		}
 		part := produce.RequestPartition{
 			Partition: b.q.key.partition,
-			RecordSet: protocol.RecordSet{Records: protocol.NewRecordReader(records[from:]...)},
+			RecordSet: protocol.RecordSet{Attributes: attributes, Records: protocol.NewRecordReader(records[from:]...)},
 		}
 		i := slices.IndexFunc(req.Topics, func(t produce.RequestTopic) bool { return t.Topic == b.q.key.topic })
 		if i < 0 {

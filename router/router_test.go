@@ -21,6 +21,7 @@ func mustNew(t testing.TB, cfg Config) *Table {
 }
 
 func TestDefaultTable(t *testing.T) {
+	t.Parallel()
 	tb := mustNew(t, Default())
 	for eventType, want := range map[string]string{
 		"contact.acceptsEmail.changed":    "engage.contact",
@@ -54,6 +55,7 @@ func TestDefaultTable(t *testing.T) {
 }
 
 func TestGlob(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		pattern, s string
 		want       bool
@@ -86,6 +88,7 @@ func TestGlob(t *testing.T) {
 }
 
 func TestFirstMatchWinsAndTemplates(t *testing.T) {
+	t.Parallel()
 	tb := mustNew(t, Config{Routes: []Route{
 		{Match: []string{"contact.deleted"}, Topic: "engage.erasure"},
 		{Match: []string{"contact.*", "customer.*"}, Topic: "engage.contact"},
@@ -120,6 +123,7 @@ func TestFirstMatchWinsAndTemplates(t *testing.T) {
 }
 
 func TestNewErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		cfg  Config
@@ -214,6 +218,7 @@ func BenchmarkTopic(b *testing.B) {
 // got 503 forever while readiness said ready. TopicsFor fills each
 // template with every given event type that reaches it first.
 func TestDefect4TopicsForTemplates(t *testing.T) {
+	t.Parallel()
 	readme := Config{Routes: []Route{
 		{Match: []string{"contact.*"}, Topic: "engage.contact"},
 		{Match: []string{"*"}, Topic: "engage.{eventType}"},

@@ -15,6 +15,7 @@ import (
 // schema files compiled together do. cmd/engage-bridge holds the printed
 // output to a validator that is not Go.
 func TestJSONSchemaSelfContained(t *testing.T) {
+	t.Parallel()
 	ref := reference(t)
 	refValue := regexp.MustCompile(`"\$ref":\s*"([^"]*)"`)
 	for _, name := range SchemaNames() {

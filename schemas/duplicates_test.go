@@ -38,6 +38,7 @@ func jsonFields(body []byte) (v jsonView, ok bool) {
 // is null leaves the earlier value in place, as encoding/json does for a
 // string or bool field, in the envelope and for contactId in any casing.
 func TestDuplicateKeyNull(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		body string

@@ -9,17 +9,17 @@ import (
 // signed delivery can be unusable; the ingress maps them to dead-letter
 // reasons with errors.Is. Wrapped detail never quotes input bytes.
 var (
-	// ErrNotObject: the body is not one syntactically valid JSON object.
+	// ErrNotObject means the body is not one syntactically valid JSON object.
 	ErrNotObject = errors.New("body is not a JSON object")
-	// ErrMissingEventType: eventType is absent, empty or not a string.
+	// ErrMissingEventType means eventType is absent, empty or not a string.
 	ErrMissingEventType = errors.New("eventType missing")
-	// ErrInvalidPayload: payload is absent or of a type the envelope's
+	// ErrInvalidPayload means payload is absent or of a type the envelope's
 	// isEncrypted flag does not allow, or isEncrypted is not a boolean.
 	ErrInvalidPayload = errors.New("invalid payload")
-	// ErrPayloadNotJSON: a decrypted payload is not valid JSON.
+	// ErrPayloadNotJSON means a decrypted payload is not valid JSON.
 	ErrPayloadNotJSON = errors.New("payload is not JSON")
-	// ErrMissingContactID: the payload has no non-empty string contactId
-	// under any key casing.
+	// ErrMissingContactID means the payload has no non-empty string
+	// contactId under any key casing.
 	ErrMissingContactID = errors.New("contactId missing")
 )
 

@@ -17,6 +17,7 @@ const exampleContact = "515c1b2a-7124-4bb9-826b-aedbbe5da8c4"
 
 // TestExamples parses Engage's own example of every documented event type.
 func TestExamples(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		eventType string
 		eventID   string
@@ -84,6 +85,7 @@ func TestExamples(t *testing.T) {
 }
 
 func TestExampleFilesMatchEventTypes(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob("examples/*.json")
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +113,7 @@ func sortedCopy(s []string) []string {
 }
 
 func TestParseEnvelopeErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		body string
@@ -158,6 +161,7 @@ func TestParseEnvelopeErrors(t *testing.T) {
 // TestErrorsQuoteNoInput: error texts end up in dead-letter headers, which
 // must not carry personal data, so they never quote the input.
 func TestErrorsQuoteNoInput(t *testing.T) {
+	t.Parallel()
 	secret := "john.doe@example.com"
 	bodies := []string{
 		`{"eventType":"a","payload":{"email":"` + secret + `"` + "\x01}}",
@@ -180,6 +184,7 @@ func TestErrorsQuoteNoInput(t *testing.T) {
 }
 
 func TestContactID(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		payload string
@@ -230,6 +235,7 @@ func TestContactID(t *testing.T) {
 }
 
 func TestEnvelopeFields(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		body string
@@ -263,6 +269,7 @@ func TestEnvelopeFields(t *testing.T) {
 }
 
 func TestWithPayload(t *testing.T) {
+	t.Parallel()
 	plain := []byte(`{"contactId":"c1","amount":100.10}`)
 	tests := []struct {
 		name string
@@ -301,6 +308,7 @@ func TestWithPayload(t *testing.T) {
 }
 
 func TestCiphertext(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, payload, want string
 	}{
@@ -325,6 +333,7 @@ func TestCiphertext(t *testing.T) {
 
 // TestDecimalsKept: Decimal amounts pass through byte for byte.
 func TestDecimalsKept(t *testing.T) {
+	t.Parallel()
 	body, _ := Example(EventLoyaltyAddPoints)
 	env, err := ParseEnvelope(body)
 	if err != nil {

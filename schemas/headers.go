@@ -21,9 +21,12 @@ const (
 	RecordEventType     = "engage-event-type"
 	RecordEventID       = "engage-event-id"
 	RecordTenant        = "engage-tenant"
-	RecordContentType   = "content-type"
-	RecordSchemaValid   = "engage-schema-valid"
-	RecordTraceparent   = "traceparent"
+	// RecordEndpoint names the bridge endpoint the delivery came to
+	// (default in the single-endpoint configuration); redrive reads it.
+	RecordEndpoint    = "engage-endpoint"
+	RecordContentType = "content-type"
+	RecordSchemaValid = "engage-schema-valid"
+	RecordTraceparent = "traceparent"
 
 	// CloudEvents Kafka protocol binding, binary content mode.
 	RecordCESpecVersion = "ce_specversion"

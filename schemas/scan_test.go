@@ -9,6 +9,7 @@ import (
 // TestPlainWord holds the eight-bytes-at-once test to the byte table: every
 // byte value at every position among plain bytes, and random words.
 func TestPlainWord(t *testing.T) {
+	t.Parallel()
 	bytewise := func(w [8]byte) bool {
 		for _, c := range w {
 			if !plainStringByte[c] {

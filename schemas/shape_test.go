@@ -134,6 +134,7 @@ func mutations(t *testing.T, payload []byte) [][]byte {
 // and on hundreds of mutations of each, the fast checker and the reference
 // validator say the same.
 func TestShapeAgreesWithReference(t *testing.T) {
+	t.Parallel()
 	ref := reference(t)
 	v, err := NewValidator()
 	if err != nil {
@@ -210,6 +211,7 @@ func FuzzShapeAgreesWithReference(f *testing.F) {
 }
 
 func TestIsWhole(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		lit  string
 		want bool

@@ -47,9 +47,9 @@ func (e Event) Identifier() string {
 	return e.ID
 }
 
-// ErrUnknownEventType: the event type is not one Voyado documents. Engage
-// adds event types over time; a consumer should skip (or route to a
-// fallback) rather than fail on it.
+// ErrUnknownEventType is returned for an event type Voyado does not
+// document. Engage adds event types over time; a consumer should skip (or
+// route to a fallback) rather than fail on it.
 var ErrUnknownEventType = errors.New("event type without a Go type")
 
 // DecodePayload decodes the payload into the Go type of the event type:

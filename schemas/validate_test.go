@@ -22,6 +22,7 @@ func mustValidator(t testing.TB) *Validator {
 // for its JSON Schema (checked by a maintained validator), and every body
 // for the envelope's.
 func TestExamplesMatchSchemas(t *testing.T) {
+	t.Parallel()
 	v := mustValidator(t)
 	for _, et := range EventTypes() {
 		t.Run(et, func(t *testing.T) {
@@ -45,6 +46,7 @@ func TestExamplesMatchSchemas(t *testing.T) {
 // every example decodes into its Go type, and what the Go type encodes is
 // valid for the schema again.
 func TestGoTypesAndSchemasAgree(t *testing.T) {
+	t.Parallel()
 	v := mustValidator(t)
 	for _, et := range EventTypes() {
 		t.Run(et, func(t *testing.T) {
@@ -82,6 +84,7 @@ func TestGoTypesAndSchemasAgree(t *testing.T) {
 }
 
 func TestDecodePayloadKeepsDecimalsAndTimes(t *testing.T) {
+	t.Parallel()
 	body, _ := Example(EventLoyaltyAddPoints)
 	var e Event
 	_ = json.Unmarshal(body, &e)
@@ -120,6 +123,7 @@ func TestDecodePayloadKeepsDecimalsAndTimes(t *testing.T) {
 // TestDrift: a payload that contradicts its schema is reported; extra
 // fields and nulls for optional fields are not drift.
 func TestDrift(t *testing.T) {
+	t.Parallel()
 	v := mustValidator(t)
 	tests := []struct {
 		name, eventType, payload string
@@ -157,6 +161,7 @@ func TestDrift(t *testing.T) {
 }
 
 func TestJSONSchemaFiles(t *testing.T) {
+	t.Parallel()
 	for _, name := range SchemaNames() {
 		b, ok := JSONSchema(name)
 		if !ok {
@@ -178,6 +183,7 @@ func TestJSONSchemaFiles(t *testing.T) {
 // TestGoTypesCoverDocumentedTypes: DecodePayload has a Go type for every
 // documented event type.
 func TestGoTypesCoverDocumentedTypes(t *testing.T) {
+	t.Parallel()
 	for _, et := range EventTypes() {
 		p, err := DecodePayload(et, []byte(`{"contactId":"c"}`))
 		if err != nil || reflect.ValueOf(p).Kind() != reflect.Pointer {

@@ -18,6 +18,7 @@ func envOf(m map[string]string) func(string) string { return func(k string) stri
 // TestServeConfigErrors: missing or invalid configuration exits 2 with one
 // line naming the variable, before anything listens; secrets never appear.
 func TestServeConfigErrors(t *testing.T) {
+	t.Parallel()
 	good := map[string]string{
 		"BRIDGE_SIGNING_SECRETS": e2eSecret,
 		"BRIDGE_KAFKA_BROKERS":   "127.0.0.1:1",
@@ -75,6 +76,7 @@ func TestServeConfigErrors(t *testing.T) {
 }
 
 func TestUnknownCommand(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	if code := exitCode(run(context.Background(), []string{"frobnicate"}, envOf(nil), &out, &out), &out); code != 2 {
 		t.Errorf("exit code %d, want 2", code)
@@ -85,6 +87,7 @@ func TestUnknownCommand(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"version"}, envOf(nil), &out, &out); err != nil {
 		t.Fatal(err)
@@ -97,6 +100,7 @@ func TestVersion(t *testing.T) {
 // TestVersionHelp is issue 14 defect 12d: version -h prints help, as every
 // other command's -h does, not the version.
 func TestVersionHelp(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"version", "-h"}, {"version", "--help"}, {"--version", "-h"}} {
 		var stdout, stderr bytes.Buffer
 		code := exitCode(run(context.Background(), args, envOf(nil), &stdout, &stderr), &stderr)
@@ -183,6 +187,7 @@ func TestDevSendTail(t *testing.T) {
 // TestSendEncryptAndWebhookHeaders: send's Engage-style encryption and the
 // unbranded header set are accepted by the bridge.
 func TestSendEncryptAndWebhookHeaders(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	b := startBridge(t, c, nil, true)
 	var out bytes.Buffer
@@ -202,6 +207,7 @@ func TestSendEncryptAndWebhookHeaders(t *testing.T) {
 // TestSendRetries: with --retry, a delivery answered non-2xx is retried
 // with the same svix-id and a fresh signature until it lands.
 func TestSendRetries(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	b := startBridge(t, c, map[string]string{"BRIDGE_PUBLISH_TIMEOUT": "300ms"}, true)
 	// Refuse the first two produce requests, as a broker in trouble would.
@@ -232,6 +238,7 @@ func TestSendRetries(t *testing.T) {
 }
 
 func TestSchemasCommand(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"schemas"}, envOf(nil), &out, &out); err != nil || !strings.Contains(out.String(), `"title": "Engage webhook envelope"`) {
 		t.Fatalf("schemas: %v\n%s", err, out.String())

@@ -12,6 +12,7 @@ import (
 	"github.com/engage-bridge/engage-bridge/internal/kafkaconn"
 	"github.com/engage-bridge/engage-bridge/internal/payloadcrypto"
 	"github.com/engage-bridge/engage-bridge/internal/tracing"
+	"github.com/engage-bridge/engage-bridge/publisher"
 	"github.com/engage-bridge/engage-bridge/router"
 	"github.com/engage-bridge/engage-bridge/router/routesfile"
 )
@@ -22,7 +23,14 @@ type config struct {
 	Listen      string
 	AdminListen string
 	Ingress     ingress.Config
+	// EndpointsFile is BRIDGE_ENDPOINTS_FILE; Ingress.Endpoints holds what
+	// it describes.
+	EndpointsFile string
+	// Files are the files secrets were read from, watched for changes by
+	// serve: BRIDGE_*_FILE of the single-endpoint configuration.
+	Files       secretFiles
 	Kafka       kafkaconn.Config
+	Compression publisher.Compression
 	RoutesFile  string
 	Routes      *router.Table
 	Dedupe      dedupe.Config
@@ -41,8 +49,11 @@ func (v *values) bridgeConfig(brokersRequired bool) config {
 		v.problem("BRIDGE_ADMIN_LISTEN", "must differ from BRIDGE_LISTEN (%s)", c.Listen)
 	}
 
-	c.Ingress = v.ingressConfig()
+	c.EndpointsFile = v.get("BRIDGE_ENDPOINTS_FILE")
+	c.Ingress = v.ingressConfig(c.EndpointsFile)
+	c.Files = v.secretFiles()
 	c.Kafka = v.kafkaConfig(brokersRequired)
+	c.Compression = v.compression()
 	c.RoutesFile, c.Routes = v.routes()
 	c.Dedupe = v.dedupeConfig()
 	c.Tracing = v.tracingConfig()
@@ -50,6 +61,23 @@ func (v *values) bridgeConfig(brokersRequired bool) config {
 	c.LogLevel, c.LogFormat = v.logging()
 	return c
 }
+
+// secretFiles are the files of the single-endpoint configuration's
+// secrets, when they came from files.
+type secretFiles struct {
+	SigningSecrets, EncryptionKey, AuthToken string
+}
+
+func (v *values) secretFiles() secretFiles {
+	var f secretFiles
+	f.SigningSecrets, _ = v.raw("BRIDGE_SIGNING_SECRETS_FILE")
+	f.EncryptionKey, _ = v.raw("BRIDGE_ENCRYPTION_KEY_FILE")
+	f.AuthToken, _ = v.raw("BRIDGE_AUTH_TOKEN_FILE")
+	return f
+}
+
+// tables are the routing tables this configuration uses.
+func (c config) tables() []*router.Table { return tables(c.Routes, c.Ingress.Endpoints) }
 
 // routes reads BRIDGE_ROUTES_FILE, or takes the built-in table.
 func (v *values) routes() (string, *router.Table) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/engage-bridge/engage-bridge/internal/dedupe"
 	"github.com/engage-bridge/engage-bridge/internal/testcert"
+	"github.com/engage-bridge/engage-bridge/publisher"
 )
 
 // loadConfig reads the serve configuration from env alone.
@@ -42,6 +43,7 @@ func writeFile(t *testing.T, name, text string) string {
 // (and what they turn into) and bad ones, with the exact message a user
 // sees on stderr before serve exits 2.
 func TestConfigValidation(t *testing.T) {
+	t.Parallel()
 	certs := testcert.New(t)
 	secretsFile := writeFile(t, "secrets", "# rotated 2026-11\n"+e2eSecret+"\n\n"+e2eSecret2+"\n")
 	shortSecretsFile := writeFile(t, "short-secrets", e2eSecret+"\n# the next one is too short\nwhsec_bm9wZQ==\n")
@@ -52,6 +54,9 @@ func TestConfigValidation(t *testing.T) {
 	routes := writeFile(t, "routes.yaml", "routes:\n  - match: [\"contact.*\"]\n    topic: crm.contact\nfallback: crm.other\n")
 	badRoutes := writeFile(t, "bad.yaml", "routes:\n  - match: [\"contact.*\"]\n    topc: crm.contact\n")
 	badTemplate := writeFile(t, "template.yaml", "routes:\n  - match: [\"*\"]\n    topic: \"engage.{eventName}\"\n")
+
+	endpointsFile := writeFile(t, "endpoints.yaml", "endpoints:\n  - name: brand-a\n    path: /a\n    signing_secrets_file: "+secretsFile+
+		"\n  - name: brand-b\n    path: /b\n    signing_secrets: ["+e2eSecret2+"]\n    encryption_key_file: "+keyFile+"\n")
 
 	base := map[string]string{
 		"BRIDGE_SIGNING_SECRETS": e2eSecret,
@@ -68,6 +73,11 @@ func TestConfigValidation(t *testing.T) {
 		{"BRIDGE_LISTEN", map[string]string{"BRIDGE_LISTEN": ":99999"}, `BRIDGE_LISTEN: ":99999" has no valid port`, nil},
 		{"BRIDGE_WEBHOOK_PATH", map[string]string{"BRIDGE_WEBHOOK_PATH": "/hooks/voyado"}, "", func(c config) bool { return c.Ingress.Path == "/hooks/voyado" }},
 		{"BRIDGE_WEBHOOK_PATH", map[string]string{"BRIDGE_WEBHOOK_PATH": "hooks"}, `BRIDGE_WEBHOOK_PATH: "hooks" must start with /`, nil},
+		{"BRIDGE_ENDPOINTS_FILE", map[string]string{"BRIDGE_ENDPOINTS_FILE": endpointsFile, "BRIDGE_SIGNING_SECRETS": ""}, "", func(c config) bool {
+			return len(c.Ingress.Endpoints) == 2 && len(c.Ingress.Endpoints[0].Secrets) == 2 && c.Ingress.Endpoints[1].Key != nil
+		}},
+		{"BRIDGE_ENDPOINTS_FILE", map[string]string{"BRIDGE_ENDPOINTS_FILE": endpointsFile}, "BRIDGE_ENDPOINTS_FILE: set BRIDGE_ENDPOINTS_FILE or BRIDGE_SIGNING_SECRETS, not both: each endpoint of the file has its own path, secrets and key", nil},
+		{"BRIDGE_ENDPOINTS_FILE", map[string]string{"BRIDGE_ENDPOINTS_FILE": notPEM, "BRIDGE_SIGNING_SECRETS": ""}, "BRIDGE_ENDPOINTS_FILE: the file must be a mapping with one key, endpoints (line 1)", nil},
 		{"BRIDGE_ADMIN_LISTEN", map[string]string{"BRIDGE_ADMIN_LISTEN": "127.0.0.1:9191"}, "", func(c config) bool { return c.AdminListen == "127.0.0.1:9191" }},
 		{"BRIDGE_ADMIN_LISTEN", map[string]string{"BRIDGE_ADMIN_LISTEN": ":8080"}, "BRIDGE_ADMIN_LISTEN: must differ from BRIDGE_LISTEN (:8080)", nil},
 		{"BRIDGE_ADMIN_LISTEN", map[string]string{"BRIDGE_ADMIN_LISTEN": "admin"}, `BRIDGE_ADMIN_LISTEN: "admin" is not host:port (for example :8080 or 127.0.0.1:8080)`, nil},
@@ -147,6 +157,10 @@ func TestConfigValidation(t *testing.T) {
 		{"BRIDGE_KAFKA_CLIENT_ID", map[string]string{"BRIDGE_KAFKA_CLIENT_ID": "bridge-eu-1"}, "", func(c config) bool { return c.Kafka.ClientID == "bridge-eu-1" }},
 		{"BRIDGE_KAFKA_CLIENT_ID", map[string]string{}, "", func(c config) bool { return c.Kafka.ClientID == "engage-bridge" }},
 		{"BRIDGE_KAFKA_CLIENT_ID", map[string]string{"BRIDGE_KAFKA_CLIENT_ID": "bridge\x01"}, "BRIDGE_KAFKA_CLIENT_ID: must be at most 255 characters without control characters", nil},
+		{"BRIDGE_KAFKA_COMPRESSION", map[string]string{}, "", func(c config) bool { return c.Compression == publisher.CompressionNone }},
+		{"BRIDGE_KAFKA_COMPRESSION", map[string]string{"BRIDGE_KAFKA_COMPRESSION": "ZSTD"}, "", func(c config) bool { return c.Compression == publisher.CompressionZstd }},
+		{"BRIDGE_KAFKA_COMPRESSION", map[string]string{"BRIDGE_KAFKA_COMPRESSION": "lz4"}, "", func(c config) bool { return c.Compression == publisher.CompressionLz4 }},
+		{"BRIDGE_KAFKA_COMPRESSION", map[string]string{"BRIDGE_KAFKA_COMPRESSION": "brotli"}, `BRIDGE_KAFKA_COMPRESSION: compression "brotli" is not none, gzip, snappy, lz4 or zstd`, nil},
 		{"BRIDGE_PUBLISH_TIMEOUT", map[string]string{"BRIDGE_PUBLISH_TIMEOUT": "5s"}, "", func(c config) bool { return c.Ingress.PublishTimeout == 5*time.Second }},
 		{"BRIDGE_PUBLISH_TIMEOUT", map[string]string{}, "", func(c config) bool { return c.Ingress.PublishTimeout == 8*time.Second }},
 		{"BRIDGE_PUBLISH_TIMEOUT", map[string]string{"BRIDGE_PUBLISH_TIMEOUT": "15s"}, "BRIDGE_PUBLISH_TIMEOUT: must be below 15s: Svix stops waiting for an answer after 15s, got 15s", nil},
@@ -242,6 +256,7 @@ func mapValues(m map[string]string) []string {
 // command line: a secret in the environment and its file as a flag is
 // reported once, as set twice, not also as missing.
 func TestConfigOneProblemPerVariable(t *testing.T) {
+	t.Parallel()
 	secretsFile := writeFile(t, "secrets", e2eSecret+"\n")
 	tokenFile := writeFile(t, "token", "tok\n")
 	tests := []struct {
@@ -278,6 +293,7 @@ func TestConfigOneProblemPerVariable(t *testing.T) {
 // TestReadmeDocumentsEverySetting keeps the README's configuration table
 // (which the deploy tests check the manifests against) equal to the code.
 func TestReadmeDocumentsEverySetting(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -303,6 +319,7 @@ func TestReadmeDocumentsEverySetting(t *testing.T) {
 // operator how much memory the dedupe cache may take outside the Go heap,
 // the figure to leave between GOMEMLIMIT and the container limit.
 func TestConfigLogStatesDedupeBound(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		cfg  dedupe.Config
 		want float64
@@ -319,5 +336,19 @@ func TestConfigLogStatesDedupeBound(t *testing.T) {
 		if got := line["dedupe_max_bytes"]; got != c.want {
 			t.Errorf("TTL %v: dedupe_max_bytes = %v, want %v", c.cfg.TTL, got, c.want)
 		}
+	}
+}
+
+// TestConfigLogStatesCompression: the start-up configuration line names
+// the producer's codec.
+func TestConfigLogStatesCompression(t *testing.T) {
+	var out bytes.Buffer
+	logConfig(newLogger(&out, "json", zerolog.InfoLevel), config{Compression: publisher.CompressionZstd})
+	var line map[string]any
+	if err := json.Unmarshal(out.Bytes(), &line); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if got := line["kafka_compression"]; got != "zstd" {
+		t.Errorf("kafka_compression = %v, want zstd", got)
 	}
 }

@@ -53,6 +53,9 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	cfg := v.bridgeConfig(false)
+	if cfg.EndpointsFile != "" {
+		v.problem("BRIDGE_ENDPOINTS_FILE", "dev serves one endpoint; unset it (serve takes it)")
+	}
 	if err := v.err(); err != nil {
 		return err
 	}
@@ -96,22 +99,20 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 // createTopics creates the routing table's topics if missing, sized for a
 // body of BRIDGE_MAX_BODY_BYTES plus headers.
 func createTopics(ctx context.Context, cfg config, partitions, replicationFactor int) ([]string, error) {
-	ops, err := kafkaops.New(cfg.Kafka)
-	if err != nil {
-		return nil, err
-	}
-	defer ops.Close()
 	maxBody := cfg.Ingress.MaxBodyBytes
 	var specs []kafkaops.TopicSpec
-	for _, t := range knownTopics(cfg.Routes) {
+	for _, t := range allTopics(cfg.tables()) {
 		specs = append(specs, kafkaops.TopicSpec{
 			Name: t, Partitions: partitions, ReplicationFactor: replicationFactor,
 			Configs: map[string]string{"max.message.bytes": fmt.Sprint(kafkaops.MaxMessageBytes(maxBody))},
 		})
 	}
-	tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	states, err := ops.EnsureTopics(tctx, specs)
+	var states []kafkaops.TopicState
+	err := withOps(ctx, cfg.Kafka, 15*time.Second, func(ctx context.Context, ops *kafkaops.Client) error {
+		var err error
+		states, err = ops.EnsureTopics(ctx, specs)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("creating topics on %s: %w", strings.Join(cfg.Kafka.Brokers, ","), err)
 	}

@@ -44,6 +44,7 @@ func topicFor(eventType string) string {
 // records back with an independent client: topic, key, murmur2 partition,
 // value bytes and every header.
 func TestEndToEndRecords(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	b := startBridge(t, c, nil, true)
 
@@ -95,7 +96,7 @@ func TestEndToEndRecords(t *testing.T) {
 		env, _ := schemas.ParseEnvelope(s.value)
 		want := map[string]string{
 			"svix-id": s.id, "svix-timestamp": s.ts, "engage-event-type": s.eventType,
-			"engage-event-id": env.EventID, "engage-tenant": "myTenantName",
+			"engage-event-id": env.EventID, "engage-tenant": "myTenantName", "engage-endpoint": "default",
 			"content-type": "application/json", "ce_specversion": "1.0", "ce_id": s.id,
 			"ce_source": "/engage/myTenantName", "ce_type": s.eventType, "ce_subject": contactID,
 		}
@@ -138,6 +139,7 @@ func assertNoPersonalData(t *testing.T, logs string) {
 // server and checks the answer, then reads every topic to check that what
 // was answered 2xx is there and nothing else is.
 func TestEndToEndEveryRow(t *testing.T) {
+	t.Parallel()
 	body := example(t, schemas.EventContactUpdated)
 	now := time.Now()
 	c := kafkatest.Cluster(t)
@@ -289,6 +291,7 @@ func TestEndToEndEveryRow(t *testing.T) {
 // TestKafkaDown: with the broker gone, a valid request gets 503 with
 // Retry-After within the publish timeout, never a 2xx; /readyz follows.
 func TestKafkaDown(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	b := startBridge(t, c, map[string]string{"BRIDGE_PUBLISH_TIMEOUT": "1s"}, true)
 	body := example(t, schemas.EventPointBalanceUpdated)
@@ -311,23 +314,108 @@ func TestKafkaDown(t *testing.T) {
 // TestKcat reads the bridge's records with kcat (librdkafka), a Kafka
 // client none of us wrote.
 func TestKcat(t *testing.T) {
+	t.Parallel()
+	kcat := lookKcat(t)
+	c := kafkatest.Cluster(t)
+	b := startBridge(t, c, nil, true)
+	sentAt := time.Now()
+	bodies := deliverContacts(t, b, "msg_kcat_", sentAt)
+	checkKcat(t, kcat, b.brokers, bodies, sentAt)
+}
+
+// TestKcatCompression: with each BRIDGE_KAFKA_COMPRESSION, the records are
+// stored in batches of that codec, and kcat, and the bridge's own tail,
+// read them back with the values unchanged.
+func TestKcatCompression(t *testing.T) {
+	t.Parallel()
+	kcat := lookKcat(t)
+	for _, tc := range []struct {
+		codec string
+		code  uint8 // Kafka's compression type of the stored batches
+	}{
+		{"none", 0}, {"gzip", 1}, {"snappy", 2}, {"lz4", 3}, {"zstd", 4},
+	} {
+		t.Run(tc.codec, func(t *testing.T) {
+			t.Parallel()
+			c := kafkatest.Cluster(t)
+			b := startBridge(t, c, map[string]string{"BRIDGE_KAFKA_COMPRESSION": tc.codec}, true)
+			sentAt := time.Now()
+			bodies := deliverContacts(t, b, "msg_"+tc.codec+"_", sentAt)
+			for _, r := range kafkatest.ReadAll(t, b.brokers, len(bodies), 15*time.Second, "engage.contact") {
+				if r.Compression != tc.code {
+					t.Errorf("record %s stored with compression type %d, want %d (%s)", r.Headers["svix-id"], r.Compression, tc.code, tc.codec)
+				}
+			}
+			checkKcat(t, kcat, b.brokers, bodies, sentAt)
+			checkTail(t, b.brokers, bodies)
+		})
+	}
+}
+
+// checkTail reads engage.contact with `engage-bridge tail --json` (kafka-go's
+// reader) and checks that it prints exactly the records of bodies, values
+// as stored (tail prints them compacted).
+func checkTail(t *testing.T, brokers []string, bodies map[string][]byte) {
+	t.Helper()
+	out, err := runCmd(t, map[string]string{"BRIDGE_KAFKA_BROKERS": strings.Join(brokers, ",")}, "tail", "--topic", "engage.contact", "--exit", "--json")
+	if err != nil {
+		t.Fatalf("tail: %v\n%s", err, out)
+	}
+	got := map[string]string{}
+	for line := range strings.SplitSeq(strings.TrimSpace(out), "\n") {
+		var r struct {
+			Headers map[string]string `json:"headers"`
+			Value   json.RawMessage   `json:"value"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("tail output %q: %v", line, err)
+		}
+		got[r.Headers["svix-id"]] = string(r.Value)
+	}
+	want := map[string]string{}
+	for id, body := range bodies {
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, body); err != nil {
+			t.Fatal(err)
+		}
+		want[id] = compact.String()
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("tail (-want +got):\n%s", diff)
+	}
+}
+
+func lookKcat(t *testing.T) string {
+	t.Helper()
 	kcat, err := exec.LookPath("kcat")
 	if err != nil {
 		t.Skip("kcat is not installed (apt-get install kcat); .ci/run installs it")
 	}
-	c := kafkatest.Cluster(t)
-	b := startBridge(t, c, nil, true)
-	sentAt := time.Now()
+	return kcat
+}
+
+// deliverContacts delivers Engage's encrypted example of each contact
+// event with an id starting with prefix, and returns the record value
+// expected for each id.
+func deliverContacts(t *testing.T, b *testBridge, prefix string, sentAt time.Time) map[string][]byte {
+	t.Helper()
 	bodies := map[string][]byte{}
 	for _, et := range []string{schemas.EventContactCreated, schemas.EventContactUpdated, schemas.EventContactDeleted} {
 		body, want := encryptedExample(t, et)
-		id := "msg_kcat_" + strings.ReplaceAll(et, ".", "_")
+		id := prefix + strings.ReplaceAll(et, ".", "_")
 		if a := deliver(t, b.webhookURL(), e2eSecret, id, sentAt, body, nil); a.status != 200 {
 			t.Fatalf("%s: %+v", et, a)
 		}
 		bodies[id] = want
 	}
-	out, err := exec.Command(kcat, "-C", "-b", strings.Join(b.brokers, ","), "-t", "engage.contact",
+	return bodies
+}
+
+// checkKcat reads engage.contact with kcat and checks that it holds
+// exactly the records of bodies (by svix-id), values byte for byte.
+func checkKcat(t *testing.T, kcat string, brokers []string, bodies map[string][]byte, sentAt time.Time) {
+	t.Helper()
+	out, err := exec.Command(kcat, "-C", "-b", strings.Join(brokers, ","), "-t", "engage.contact",
 		"-o", "beginning", "-e", "-q", "-J").Output()
 	if err != nil {
 		t.Fatalf("kcat: %v", err)
@@ -388,6 +476,7 @@ func bodyOfSize(t *testing.T, n int) []byte {
 // whole (the publisher and the topics dev creates take it with headers),
 // and one byte more is refused with 413.
 func TestOneMiBBody(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	b := startBridge(t, c, nil, true)
 	body := bodyOfSize(t, 1<<20)
@@ -405,6 +494,7 @@ func TestOneMiBBody(t *testing.T) {
 
 // TestMetricsAfterTraffic scrapes /metrics after known traffic.
 func TestMetricsAfterTraffic(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	b := startBridge(t, c, nil, true)
 	now := time.Now()
@@ -423,17 +513,17 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		t.Fatalf("/metrics: %d", scrape.status)
 	}
 	for _, want := range []string{
-		`engage_bridge_requests_total{outcome="published"} 5`,
+		`engage_bridge_requests_total{endpoint="default",outcome="published"} 5`,
 		`engage_bridge_schema_drift_total{event_type="point.balance.updated"} 1`,
-		`engage_bridge_requests_total{outcome="duplicate"} 1`,
-		`engage_bridge_requests_total{outcome="deadlettered"} 1`,
-		`engage_bridge_requests_total{outcome="invalid_signature"} 2`,
-		`engage_bridge_published_total{event_type="contact.created",topic="engage.contact"} 2`,
-		`engage_bridge_published_total{event_type="point.balance.updated",topic="engage.loyalty"} 2`,
-		`engage_bridge_published_total{event_type="other",topic="engage.unrouted"} 1`,
-		`engage_bridge_deadletters_total{reason="missing_contact_id"} 1`,
-		`engage_bridge_signature_failures_total{reason="missing_headers"} 1`,
-		`engage_bridge_signature_failures_total{reason="too_old"} 1`,
+		`engage_bridge_requests_total{endpoint="default",outcome="duplicate"} 1`,
+		`engage_bridge_requests_total{endpoint="default",outcome="deadlettered"} 1`,
+		`engage_bridge_requests_total{endpoint="default",outcome="invalid_signature"} 2`,
+		`engage_bridge_published_total{endpoint="default",event_type="contact.created",topic="engage.contact"} 2`,
+		`engage_bridge_published_total{endpoint="default",event_type="point.balance.updated",topic="engage.loyalty"} 2`,
+		`engage_bridge_published_total{endpoint="default",event_type="other",topic="engage.unrouted"} 1`,
+		`engage_bridge_deadletters_total{endpoint="default",reason="missing_contact_id"} 1`,
+		`engage_bridge_signature_failures_total{endpoint="default",reason="missing_headers"} 1`,
+		`engage_bridge_signature_failures_total{endpoint="default",reason="too_old"} 1`,
 		`engage_bridge_duplicates_total 1`,
 		`engage_bridge_request_duration_seconds_count{outcome="published"} 5`,
 		`engage_bridge_kafka_publish_duration_seconds_count{result="ok"} 6`,

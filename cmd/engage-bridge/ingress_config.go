@@ -26,17 +26,30 @@ func ingressVariable(field string) string {
 		return "BRIDGE_PUBLISH_TIMEOUT"
 	case "MaxInFlight":
 		return "BRIDGE_MAX_IN_FLIGHT"
+	case "Endpoints":
+		return "BRIDGE_ENDPOINTS_FILE"
 	}
 	return "BRIDGE_*"
 }
 
 // ingressConfig reads the webhook listener's variables; ingress checks
 // them (Config.Validate), cmd only parses text and names variables.
-func (v *values) ingressConfig() ingress.Config {
+//
+// With an endpoints file, the endpoints come from it instead of
+// BRIDGE_WEBHOOK_PATH, BRIDGE_SIGNING_SECRETS and BRIDGE_ENCRYPTION_KEY.
+func (v *values) ingressConfig(endpointsFile string) ingress.Config {
 	var in ingress.Config
-	in.Path = v.get("BRIDGE_WEBHOOK_PATH")
-	in.SigningSecrets = v.secrets("BRIDGE_SIGNING_SECRETS")
-	in.EncryptionKey = v.encryptionKey()
+	if endpointsFile != "" {
+		in.Endpoints = v.endpoints(endpointsFile)
+		if in.Endpoints == nil {
+			// The file's own problems are reported; not a missing secret.
+			v.failed["BRIDGE_SIGNING_SECRETS"] = true
+		}
+	} else {
+		in.Path = v.get("BRIDGE_WEBHOOK_PATH")
+		in.SigningSecrets = v.secrets("BRIDGE_SIGNING_SECRETS")
+		in.EncryptionKey = v.encryptionKey()
+	}
 	in.Tolerance = v.duration("BRIDGE_TIMESTAMP_TOLERANCE", false)
 	in.MaxBodyBytes = v.integer("BRIDGE_MAX_BODY_BYTES", 1, 64<<20)
 	var err error

@@ -1,11 +1,37 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/engage-bridge/engage-bridge/internal/kafkaconn"
+	"github.com/engage-bridge/engage-bridge/internal/kafkaops"
+	"github.com/engage-bridge/engage-bridge/publisher"
 )
+
+// opsTimeout bounds a one-shot operator command's whole exchange with
+// Kafka (topics, replay), so that an unreachable cluster ends it with an
+// error instead of a hang.
+const opsTimeout = 30 * time.Second
+
+// withOps opens an operations client on conn, runs do with it and closes
+// it. A positive timeout bounds do's context; tail, which follows until
+// interrupted, passes 0.
+func withOps(ctx context.Context, conn kafkaconn.Config, timeout time.Duration, do func(context.Context, *kafkaops.Client) error) error {
+	ops, err := kafkaops.New(conn)
+	if err != nil {
+		return err
+	}
+	defer ops.Close()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	return do(ctx, ops)
+}
 
 // kafkaSettings are the variables of the Kafka connection, shared by every
 // command that talks to Kafka.
@@ -61,6 +87,15 @@ func (v *values) kafkaConfig(brokersRequired bool) kafkaconn.Config {
 		Password:  v.get("BRIDGE_KAFKA_PASSWORD"),
 	}
 	v.kafkaProblems(c.Validate(), brokersRequired)
+	return c
+}
+
+// compression reads the producer's codec; publisher checks it.
+func (v *values) compression() publisher.Compression {
+	c := publisher.Compression(strings.ToLower(v.get("BRIDGE_KAFKA_COMPRESSION")))
+	if err := c.Validate(); err != nil {
+		v.problem("BRIDGE_KAFKA_COMPRESSION", "%v", err)
+	}
 	return c
 }
 

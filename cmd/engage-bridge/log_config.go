@@ -20,13 +20,21 @@ func logConfig(log zerolog.Logger, c config) {
 		Str("auth_header", in.AuthHeader).Bool("auth_token", in.AuthToken != "").
 		Strs("kafka_brokers", c.Kafka.Brokers).Bool("kafka_tls", c.Kafka.TLS != nil).
 		Str("kafka_sasl", c.Kafka.SASL.String()).Str("kafka_client_id", c.Kafka.ClientID).
+		Str("kafka_compression", string(c.Compression)).
 		Dur("publish_timeout", in.PublishTimeout).Str("routes_file", c.RoutesFile).
 		Dur("dedupe_ttl", c.Dedupe.TTL).Int("dedupe_max_entries", c.Dedupe.MaxEntries).
 		Int("dedupe_max_bytes", dedupeMaxBytes(c.Dedupe)).
 		Int("max_in_flight", in.MaxInFlight).
 		Bool("tracing", c.Tracing.Enabled)
+	if c.EndpointsFile != "" {
+		ev.Str("endpoints_file", c.EndpointsFile)
+		for _, e := range in.Endpoints {
+			ev.Dict("endpoint_"+e.Name, zerolog.Dict().Str("path", e.Path).Int("signing_secrets", len(e.Secrets)).
+				Bool("encryption_key", e.Key != nil).Strs("tenants", e.Tenants).Bool("own_routes", e.Routes != nil))
+		}
+	}
 	if c.Routes != nil {
-		ev.Strs("topics", knownTopics(c.Routes))
+		ev.Strs("topics", allTopics(c.tables()))
 	}
 	ev.Msg("configuration")
 }

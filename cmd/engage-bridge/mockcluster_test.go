@@ -307,7 +307,7 @@ func TestLibrdkafkaMockCluster(t *testing.T) {
 				eventType: et, topic: topicFor(et), key: contactID, value: want, contact: -1,
 				headers: map[string]string{
 					"svix-id": id, "svix-timestamp": fmt.Sprint(at.Unix()), "engage-event-type": et,
-					"engage-event-id": env.EventID, "engage-tenant": "myTenantName",
+					"engage-event-id": env.EventID, "engage-tenant": "myTenantName", "engage-endpoint": "default",
 					"content-type": "application/json", "ce_specversion": "1.0", "ce_id": id,
 					"ce_source": "/engage/myTenantName", "ce_type": et, "ce_subject": contactID,
 				},
@@ -326,7 +326,7 @@ func TestLibrdkafkaMockCluster(t *testing.T) {
 			eventType: "contact.updated", topic: "engage.deadletter", key: id, value: body, contact: -1,
 			headers: map[string]string{
 				"svix-id": id, "svix-timestamp": fmt.Sprint(at.Unix()), "engage-event-type": "contact.updated",
-				"engage-tenant": "t", "engage-dlq-reason": "missing_contact_id",
+				"engage-tenant": "t", "engage-endpoint": "default", "engage-dlq-reason": "missing_contact_id",
 				"engage-dlq-detail": "", // our own text, checked only to be there
 			},
 		}
@@ -461,7 +461,7 @@ func TestLibrdkafkaMockCluster(t *testing.T) {
 			env, _ := schemas.ParseEnvelope(m.value)
 			want = map[string]string{
 				"svix-id": id, "engage-event-type": m.eventType, "engage-event-id": env.EventID,
-				"engage-tenant": "myTenantName", "content-type": "application/json", "ce_specversion": "1.0",
+				"engage-tenant": "myTenantName", "engage-endpoint": "default", "content-type": "application/json", "ce_specversion": "1.0",
 				"ce_id": id, "ce_source": "/engage/myTenantName", "ce_type": m.eventType, "ce_subject": m.key,
 				"svix-timestamp": h["svix-timestamp"], // post signs at its own now: checked below
 			}

@@ -13,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/segmentio/kafka-go"
 	svix "github.com/svix/svix-webhooks/go"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
 	"github.com/engage-bridge/engage-bridge/schemas"
@@ -29,6 +31,7 @@ func runCmd(t *testing.T, env map[string]string, args ...string) (string, error)
 }
 
 func TestTopicsCommand(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	kafkatest.CreateTopic(t, c, "engage.reward", 1, map[string]string{"max.message.bytes": "1048588"})
 	env := map[string]string{"BRIDGE_KAFKA_BROKERS": strings.Join(c.ListenAddrs(), ",")}
@@ -55,10 +58,77 @@ func TestTopicsCommand(t *testing.T) {
 	}
 }
 
+// TestTopicsLeaveCompressionToBroker: topics never sets compression.type,
+// so a created topic keeps the broker's default, "producer", and stores
+// each batch in the codec BRIDGE_KAFKA_COMPRESSION chose (a topic codec
+// would make the broker recompress every batch). Setting
+// BRIDGE_KAFKA_COMPRESSION does not change that.
+func TestTopicsLeaveCompressionToBroker(t *testing.T) {
+	c := kafkatest.Cluster(t)
+	var mu sync.Mutex
+	configs := map[string][]string{} // topic → config names it was created with
+	c.ControlKey(int16(kmsg.CreateTopics), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, rt := range req.(*kmsg.CreateTopicsRequest).Topics {
+			for _, rc := range rt.Configs {
+				configs[rt.Topic] = append(configs[rt.Topic], rc.Name)
+			}
+		}
+		return nil, nil, false
+	})
+	env := map[string]string{"BRIDGE_KAFKA_BROKERS": strings.Join(c.ListenAddrs(), ","), "BRIDGE_KAFKA_COMPRESSION": "zstd"}
+	if out, err := runCmd(t, env, "topics", "--partitions", "1", "--replication-factor", "1"); err != nil {
+		t.Fatalf("topics: %v\n%s", err, out)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(configs) == 0 {
+		t.Fatal("no CreateTopics request seen")
+	}
+	for topic, names := range configs {
+		if diff := cmp.Diff([]string{"max.message.bytes"}, names); diff != "" {
+			t.Errorf("%s created with configs (-want +got):\n%s", topic, diff)
+		}
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrDescribeConfigsRequest()
+	for _, topic := range routedTopics {
+		r := kmsg.NewDescribeConfigsRequestResource()
+		r.ResourceType, r.ResourceName, r.ConfigNames = kmsg.ConfigResourceTypeTopic, topic, []string{"compression.type"}
+		req.Resources = append(req.Resources, r)
+	}
+	resp, err := req.RequestWith(context.Background(), cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range resp.Resources {
+		if r.ErrorCode != 0 || len(r.Configs) != 1 {
+			t.Errorf("%s: error %d, configs %v", r.ResourceName, r.ErrorCode, r.Configs)
+			continue
+		}
+		got := r.Configs[0]
+		value := "(null)"
+		if got.Value != nil {
+			value = *got.Value
+		}
+		if got.Value == nil || *got.Value != "producer" || got.Source != kmsg.ConfigSourceDefaultConfig {
+			t.Errorf("%s: compression.type %q from %v, want the broker default producer", r.ResourceName, value, got.Source)
+		}
+	}
+}
+
 // TestRedrive: an encrypted delivery dead-lettered as no_encryption_key is
 // published to its topic once the key is configured and redrive runs; a
 // record that still cannot be used stays dead-lettered.
 func TestRedrive(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	b := startBridge(t, c, map[string]string{"BRIDGE_ENCRYPTION_KEY": ""}, true)
 	body, want := encryptedExample(t, schemas.EventContactUpdated)
@@ -117,6 +187,7 @@ func TestRedrive(t *testing.T) {
 
 // TestReplay moves a real consumer group's offsets on kfake.
 func TestReplay(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	kafkatest.CreateTopic(t, c, "engage.contact", 2, nil)
 	addrs := c.ListenAddrs()

@@ -18,6 +18,7 @@ import (
 // recovery, while the liveness probe stays 200, and the checks stay a
 // trickle of connections and metadata requests, not a hammering.
 func TestReadinessFollowsKafka(t *testing.T) {
+	t.Parallel()
 	fn := faultnet.New()
 	c := kafkatest.Cluster(t, kfake.ListenFn(fn.Listen))
 	var metadata atomic.Int64

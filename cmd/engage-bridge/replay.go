@@ -62,49 +62,44 @@ Example:
 		target.Time = t
 	}
 
-	ops, err := kafkaops.New(conn)
-	if err != nil {
-		return err
-	}
-	defer ops.Close()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	moves, err := ops.PlanReset(ctx, *group, topics, target)
-	if err != nil {
-		return err
-	}
-	members, err := ops.ActiveMembers(ctx, *group)
-	if err != nil {
-		return err
-	}
+	return withOps(ctx, conn, opsTimeout, func(ctx context.Context, ops *kafkaops.Client) error {
+		moves, err := ops.PlanReset(ctx, *group, topics, target)
+		if err != nil {
+			return err
+		}
+		members, err := ops.ActiveMembers(ctx, *group)
+		if err != nil {
+			return err
+		}
 
-	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "TOPIC\tPARTITION\tOLD\tNEW")
-	for _, m := range moves {
-		fmt.Fprintf(w, "%s\t%d\t%s\t%d\n", m.Topic, m.Partition, kafkaops.FormatOffset(m.Old), m.New)
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if !*execute {
-		fmt.Fprintf(stdout, "dry run: nothing changed; add --execute to move group %s\n", *group)
-		if members > 0 {
-			fmt.Fprintf(stdout, "note: group %s has %d active members now; --execute will refuse until they stop\n", *group, members)
+		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "TOPIC\tPARTITION\tOLD\tNEW")
+		for _, m := range moves {
+			fmt.Fprintf(w, "%s\t%d\t%s\t%d\n", m.Topic, m.Partition, kafkaops.FormatOffset(m.Old), m.New)
 		}
-		if kafkaops.NewGroup(moves) {
-			fmt.Fprintf(stdout, "note: group %s has no committed offsets on these topics (a mistyped name?); --execute will refuse unless --allow-new-group\n", *group)
+		if err := w.Flush(); err != nil {
+			return err
 		}
+		if !*execute {
+			fmt.Fprintf(stdout, "dry run: nothing changed; add --execute to move group %s\n", *group)
+			if members > 0 {
+				fmt.Fprintf(stdout, "note: group %s has %d active members now; --execute will refuse until they stop\n", *group, members)
+			}
+			if kafkaops.NewGroup(moves) {
+				fmt.Fprintf(stdout, "note: group %s has no committed offsets on these topics (a mistyped name?); --execute will refuse unless --allow-new-group\n", *group)
+			}
+			return nil
+		}
+		if err := ops.ApplyReset(ctx, *group, moves, *allowNew); err != nil {
+			switch {
+			case errors.Is(err, kafkaops.ErrNewGroup):
+				return fmt.Errorf("replay: group %s: %w; check the name, or add --allow-new-group to create it at these offsets", *group, err)
+			case errors.Is(err, kafkaops.ErrGroupActive):
+				return fmt.Errorf("replay: group %s: %w", *group, err)
+			}
+			return err
+		}
+		fmt.Fprintf(stdout, "moved group %s on %d partitions\n", *group, len(moves))
 		return nil
-	}
-	if err := ops.ApplyReset(ctx, *group, moves, *allowNew); err != nil {
-		switch {
-		case errors.Is(err, kafkaops.ErrNewGroup):
-			return fmt.Errorf("replay: group %s: %w; check the name, or add --allow-new-group to create it at these offsets", *group, err)
-		case errors.Is(err, kafkaops.ErrGroupActive):
-			return fmt.Errorf("replay: group %s: %w", *group, err)
-		}
-		return err
-	}
-	fmt.Fprintf(stdout, "moved group %s on %d partitions\n", *group, len(moves))
-	return nil
+	})
 }

@@ -15,6 +15,7 @@ import (
 // committed offsets (a typo) says so in the dry run, and --execute refuses
 // it, changing nothing, unless --allow-new-group.
 func TestReplayNewGroup(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	kafkatest.CreateTopic(t, c, "engage.contact", 2, nil)
 	env := map[string]string{"BRIDGE_KAFKA_BROKERS": strings.Join(c.ListenAddrs(), ",")}

@@ -12,6 +12,7 @@ import (
 // the library says, no line of any command's output holds the password or
 // any 6-character piece of it; the problem is named by its variable.
 func TestSASLPasswordNeverPrinted(t *testing.T) {
+	t.Parallel()
 	const password = "s3cret\x01Kafka-pass"
 	passwordFile := writeFile(t, "password", password+"\n")
 	for _, mech := range []string{"SCRAM-SHA-256", "SCRAM-SHA-512"} {

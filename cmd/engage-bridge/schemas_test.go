@@ -38,6 +38,7 @@ for line in sys.stdin:
 // examples validate, and broken ones, including one that only the bundled
 // contact.created schema rejects, do not.
 func TestSchemasStandaloneValidator(t *testing.T) {
+	t.Parallel()
 	python := pythonWithJSONSchema()
 	if python == "" {
 		t.Skip("no python3 with the jsonschema module (apt-get install python3-jsonschema); .ci/run installs it")

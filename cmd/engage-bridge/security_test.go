@@ -21,6 +21,7 @@ import (
 // without a client certificate: the way Confluent Cloud, MSK and Aiven are
 // reached. Wrong credentials and an unknown CA must never yield a 2xx.
 func TestKafkaTLSAndSASL(t *testing.T) {
+	t.Parallel()
 	certs := testcert.New(t)
 	const user, pass = "bridge", "s3cret-Kafka-pass"
 	tests := []struct {

@@ -55,6 +55,8 @@ type bridge struct {
 	adminSrv  *http.Server
 	webhookLn net.Listener
 	adminLn   net.Listener
+	// watches re-read secret files until their context ends.
+	watches []func(context.Context)
 }
 
 // newBridge builds every part and binds both listeners (so that a port 0
@@ -65,8 +67,8 @@ func newBridge(cfg config, log zerolog.Logger) (*bridge, error) {
 	if err != nil {
 		return nil, &configError{problems: []string{"BRIDGE_DEDUPE_TTL/BRIDGE_DEDUPE_MAX_ENTRIES: " + err.Error()}}
 	}
-	topics := knownTopics(cfg.Routes)
-	pub, err := publisher.New(publisher.Config{Conn: cfg.Kafka, MissingTopic: func(topic string) {
+	topics := allTopics(cfg.tables())
+	pub, err := publisher.New(publisher.Config{Conn: cfg.Kafka, Compression: cfg.Compression, MissingTopic: func(topic string) {
 		// The label stays bounded: topics the table names for documented
 		// event types by name, any other as "other" (its name is in the
 		// request's log line).
@@ -97,10 +99,14 @@ func newBridge(cfg config, log zerolog.Logger) (*bridge, error) {
 	if err != nil {
 		return nil, &configError{problems: []string{err.Error()}}
 	}
+	watches, err := watchers(cfg, h, log, m)
+	if err != nil {
+		return nil, err
+	}
 	adm := admin.New(admin.Config{Topics: topics}, pub, m.Registry(),
 		log.With().Str("component", "readiness").Logger(), m.Ready)
 
-	b := &bridge{cfg: cfg, log: log, tracing: tp, metrics: m, publisher: pub, admin: adm}
+	b := &bridge{cfg: cfg, log: log, tracing: tp, metrics: m, publisher: pub, admin: adm, watches: watches}
 	errorLog := stdlog.New(zerologWriter{log.With().Str("component", "http").Logger()}, "", 0)
 	b.webhook = &http.Server{
 		Handler:           h.HTTPHandler(),
@@ -129,10 +135,13 @@ func newBridge(cfg config, log zerolog.Logger) (*bridge, error) {
 	return b, nil
 }
 
-// webhookURL is the address a sender posts to.
+// webhookURL is the address a sender posts to (the single endpoint's).
 func (b *bridge) webhookURL() string {
-	return "http://" + loopbackAddr(b.webhookLn.Addr()) + b.cfg.Ingress.Path
+	return b.webhookBase() + b.cfg.Ingress.Path
 }
+
+// webhookBase is the webhook listener's address, without a path.
+func (b *bridge) webhookBase() string { return "http://" + loopbackAddr(b.webhookLn.Addr()) }
 
 func (b *bridge) adminURL() string { return "http://" + loopbackAddr(b.adminLn.Addr()) }
 
@@ -154,11 +163,21 @@ func (b *bridge) run(ctx context.Context) error {
 	readyCtx, stopReady := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopReady()
 	go b.admin.Run(readyCtx)
+	for _, watch := range b.watches {
+		go watch(readyCtx)
+	}
 
 	errc := make(chan error, 2)
 	go func() { errc <- serveOn(b.webhook, b.webhookLn, "webhook") }()
 	go func() { errc <- serveOn(b.adminSrv, b.adminLn, "admin") }()
-	b.log.Info().Str("webhook", b.webhookLn.Addr().String()).Str("path", b.cfg.Ingress.Path).
+	paths := []string{b.cfg.Ingress.Path}
+	if len(b.cfg.Ingress.Endpoints) > 0 {
+		paths = paths[:0]
+		for _, e := range b.cfg.Ingress.Endpoints {
+			paths = append(paths, e.Path)
+		}
+	}
+	b.log.Info().Str("webhook", b.webhookLn.Addr().String()).Strs("paths", paths).
 		Str("admin", b.adminLn.Addr().String()).Msg("listening")
 
 	var runErr error

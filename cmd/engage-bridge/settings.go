@@ -26,6 +26,7 @@ func settings() []setting {
 	return []setting{
 		{name: "BRIDGE_LISTEN", def: ":8080", usage: "webhook listener address"},
 		{name: "BRIDGE_WEBHOOK_PATH", def: "/webhooks/engage", usage: "the one POST path"},
+		{name: "BRIDGE_ENDPOINTS_FILE", usage: "YAML file of several endpoints, each with its own path, secrets, key, tenants and routes; replaces BRIDGE_WEBHOOK_PATH, BRIDGE_SIGNING_SECRETS and BRIDGE_ENCRYPTION_KEY"},
 		{name: "BRIDGE_ADMIN_LISTEN", def: ":9090", usage: "address of /metrics, /healthz and /readyz, kept off the public port"},
 		{name: "BRIDGE_SIGNING_SECRETS", usage: "comma-separated whsec_ signing secrets; several are accepted at once (rotation)", secret: true},
 		{name: "BRIDGE_ENCRYPTION_KEY", usage: "Engage payload encryption key, exactly 32 characters", secret: true},
@@ -44,6 +45,7 @@ func settings() []setting {
 		{name: "BRIDGE_KAFKA_USERNAME", usage: "SASL username"},
 		{name: "BRIDGE_KAFKA_PASSWORD", usage: "SASL password", secret: true},
 		{name: "BRIDGE_KAFKA_CLIENT_ID", def: "engage-bridge", usage: "Kafka client id"},
+		{name: "BRIDGE_KAFKA_COMPRESSION", def: "none", usage: "codec of the records written: none, gzip, snappy, lz4 or zstd"},
 		{name: "BRIDGE_PUBLISH_TIMEOUT", def: "8s", usage: "longest wait for Kafka's acknowledgement; Svix gives up after 15s"},
 		{name: "BRIDGE_ROUTES_FILE", usage: "YAML routing table replacing the built-in one"},
 		{name: "BRIDGE_DEDUPE_TTL", def: "24h", usage: "how long a published svix-id is remembered; 0 turns dedupe off"},

@@ -48,29 +48,25 @@ func runTail(ctx context.Context, args []string, getenv func(string) string, std
 	if err := v.err(); err != nil {
 		return err
 	}
-	ops, err := kafkaops.New(conn)
-	if err != nil {
+	return withOps(ctx, conn, 0, func(ctx context.Context, ops *kafkaops.Client) error {
+		printed := 0
+		err := ops.Tail(ctx, kafkaops.TailOptions{Topics: list, FromEnd: *fromEnd, StopAtEnd: *exit}, func(r kafkaops.Record) error {
+			if *asJSON {
+				writeRecordJSON(stdout, r)
+			} else {
+				writeRecordText(stdout, r)
+			}
+			printed++
+			if *maxRecords > 0 && printed >= *maxRecords {
+				return errEnough
+			}
+			return nil
+		})
+		if errors.Is(err, errEnough) || (err != nil && ctx.Err() != nil) {
+			return nil
+		}
 		return err
-	}
-	defer ops.Close()
-
-	printed := 0
-	err = ops.Tail(ctx, kafkaops.TailOptions{Topics: list, FromEnd: *fromEnd, StopAtEnd: *exit}, func(r kafkaops.Record) error {
-		if *asJSON {
-			writeRecordJSON(stdout, r)
-		} else {
-			writeRecordText(stdout, r)
-		}
-		printed++
-		if *maxRecords > 0 && printed >= *maxRecords {
-			return errEnough
-		}
-		return nil
 	})
-	if errors.Is(err, errEnough) || (err != nil && ctx.Err() != nil) {
-		return nil
-	}
-	return err
 }
 
 func writeRecordText(w io.Writer, r kafkaops.Record) {

@@ -36,6 +36,7 @@ func newCache(t testing.TB, ttl time.Duration, max int) (*Cache, *clock) {
 }
 
 func TestSeenAfterRemember(t *testing.T) {
+	t.Parallel()
 	c, _ := newCache(t, time.Hour, 10)
 	if c.Seen("msg_1") {
 		t.Fatal("seen before remembered")
@@ -50,6 +51,7 @@ func TestSeenAfterRemember(t *testing.T) {
 }
 
 func TestExpiry(t *testing.T) {
+	t.Parallel()
 	c, clk := newCache(t, time.Hour, 10)
 	c.Remember("msg_1")
 	clk.add(time.Hour - time.Nanosecond)
@@ -69,6 +71,7 @@ func TestExpiry(t *testing.T) {
 // TestExpiryRoundsUp: an id is remembered for the TTL rounded up to the
 // next whole second since the cache was made, never less.
 func TestExpiryRoundsUp(t *testing.T) {
+	t.Parallel()
 	c, clk := newCache(t, time.Hour, 10)
 	clk.add(300 * time.Millisecond)
 	c.Remember("msg_1")
@@ -89,6 +92,7 @@ func TestExpiryRoundsUp(t *testing.T) {
 // TestLongTTL: a TTL longer than an expiry holds is cut to 136 years, not
 // wrapped around to something short.
 func TestLongTTL(t *testing.T) {
+	t.Parallel()
 	c, clk := newCache(t, 200*365*24*time.Hour, 10)
 	c.Remember("msg_1")
 	clk.add(100 * 365 * 24 * time.Hour)
@@ -104,6 +108,7 @@ func TestLongTTL(t *testing.T) {
 // TestLongestTTL: a TTL of the largest duration must not overflow into a
 // short one when added to the time since the cache was made.
 func TestLongestTTL(t *testing.T) {
+	t.Parallel()
 	c, clk := newCache(t, math.MaxInt64, 10)
 	clk.add(time.Hour)
 	c.Remember("msg_1")
@@ -116,6 +121,7 @@ func TestLongestTTL(t *testing.T) {
 // TestRefreshNeverShortens: remembering an id again with an earlier clock
 // reading (two racing calls) keeps the later expiry.
 func TestRefreshNeverShortens(t *testing.T) {
+	t.Parallel()
 	c, clk := newCache(t, time.Hour, 10)
 	clk.add(10 * time.Second)
 	c.Remember("msg_1")
@@ -130,6 +136,7 @@ func TestRefreshNeverShortens(t *testing.T) {
 // TestMaxFootprint: the bound the deployment checks its memory against is
 // what a full cache holds, for capacities at, below and past powers of two.
 func TestMaxFootprint(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{1, 3, 10, 1000, 2048, 16384, 20_000, 70_000} {
 		c, _ := newCache(t, time.Hour, n)
 		for i := range 2*n + 10 {
@@ -145,6 +152,7 @@ func TestMaxFootprint(t *testing.T) {
 }
 
 func TestDisabled(t *testing.T) {
+	t.Parallel()
 	c, err := New(Config{TTL: 0}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -156,6 +164,7 @@ func TestDisabled(t *testing.T) {
 }
 
 func TestEvictsOldestWhenFull(t *testing.T) {
+	t.Parallel()
 	c, clk := newCache(t, time.Hour, 3)
 	for i := range 5 {
 		c.Remember(fmt.Sprint("msg_", i))
@@ -174,6 +183,7 @@ func TestEvictsOldestWhenFull(t *testing.T) {
 // TestRefresh: remembering again keeps an id past its first expiry, and
 // its stale queue entry does not evict it.
 func TestRefresh(t *testing.T) {
+	t.Parallel()
 	c, clk := newCache(t, time.Hour, 10)
 	c.Remember("msg_1")
 	clk.add(30 * time.Minute)
@@ -190,6 +200,7 @@ func TestRefresh(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		cfg Config
 		ok  bool
@@ -206,6 +217,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestConcurrent(t *testing.T) {
+	t.Parallel()
 	t.Run("under the bound", testConcurrentUnderBound)
 	t.Run("at the bound", testConcurrentAtBound)
 }
@@ -441,6 +453,7 @@ func FuzzAgainstModel(f *testing.F) {
 // TestAgainstModelLong runs a long random sequence with growth from the
 // initial capacity through several doublings and constant eviction.
 func TestAgainstModelLong(t *testing.T) {
+	t.Parallel()
 	runAgainstModel(t, 5000, 200_000, 8000, 60*time.Second, rand.NewPCG(1, 2))
 }
 
@@ -477,6 +490,7 @@ func runAgainstModel(t *testing.T, maxN, ops, space int, step time.Duration, src
 // TestAgainstModelSmall runs many random sequences on small caches, whose
 // small index makes probe runs wrap around its end often.
 func TestAgainstModelSmall(t *testing.T) {
+	t.Parallel()
 	for seed := range uint64(300) {
 		rng := rand.New(rand.NewPCG(seed, 7))
 		maxN := int64(rng.IntN(40) + 1)
@@ -506,6 +520,7 @@ func TestAgainstModelSmall(t *testing.T) {
 // sixteen matches a tag that is not its id's and must be told apart by the
 // fingerprint in the ring.
 func TestAgainstModelShortTags(t *testing.T) {
+	t.Parallel()
 	c := runAgainstModel(t, 100_000_000, 100_000, 40_000, 10*time.Second, rand.NewPCG(3, 4))
 	if c.posBits != 28 {
 		t.Fatalf("posBits %d at the largest MaxEntries, want 28", c.posBits)

@@ -54,6 +54,10 @@ type Config[T any] struct {
 	Load func(read ReadFunc, running *T) (T, error)
 	// Interval between polls. Default DefaultInterval.
 	Interval time.Duration
+	// OnReload, when set, is called with each new value once it replaced
+	// the running one (not after the first load), from the polling
+	// goroutine: to hand the value to what uses it.
+	OnReload func(T)
 }
 
 // file is one file a load read, and what it held.
@@ -133,6 +137,9 @@ func (w *Watcher[T]) Poll() (reloaded bool, err error) {
 		return false, err
 	}
 	w.value.Store(&v)
+	if w.cfg.OnReload != nil {
+		w.cfg.OnReload(v)
+	}
 	w.metrics.ConfigReload(w.cfg.Name, true)
 	w.log.Info().Strs("changed", changed).Msg("configuration file reloaded")
 	return true, nil

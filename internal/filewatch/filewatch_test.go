@@ -283,3 +283,23 @@ func TestRun(t *testing.T) {
 		t.Fatal("Run did not return after its context ended (a leaked goroutine)")
 	}
 }
+
+func TestOnReload(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "secret")
+	write(t, path, "ok-1")
+	var got []string
+	w, err := New(Config[string]{Name: "signing_secrets", Load: secretLoad(path), OnReload: func(v string) { got = append(got, v) }},
+		zerolog.Nop(), metrics.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, content := range []string{"ok-2", "bad", "ok-3"} {
+		write(t, path, content)
+		_, _ = w.Poll()
+	}
+	// Not on the first load, not on a refused change.
+	if diff := cmp.Diff([]string{"ok-2", "ok-3"}, got); diff != "" {
+		t.Errorf("OnReload calls (-want +got):\n%s", diff)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -58,6 +59,7 @@ func fields(err error) []string {
 }
 
 func TestValidate(t *testing.T) {
+	t.Parallel()
 	good := Config{Brokers: []string{"kafka-1:9092"}}
 	sasl := func(mech, user, pass string) Config {
 		c := good
@@ -111,6 +113,7 @@ func TestValidate(t *testing.T) {
 // password or any 6-character piece of it (xdg-go/scram v1.1.2 quoted it
 // whole).
 func TestSASLPasswordNeverPrinted(t *testing.T) {
+	t.Parallel()
 	for _, mech := range []string{MechanismScramSHA256, MechanismScramSHA512} {
 		c := Config{Brokers: []string{"127.0.0.1:1"}, SASL: SASL{Mechanism: mech, Username: "bridge", Password: controlPassword}}
 		_, mErr := c.Mechanism()
@@ -131,6 +134,7 @@ func TestSASLPasswordNeverPrinted(t *testing.T) {
 }
 
 func TestSASLString(t *testing.T) {
+	t.Parallel()
 	s := SASL{Mechanism: MechanismScramSHA256, Username: "bridge", Password: "kafka-pass"}
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
 		got := fmt.Sprintf(verb, s)
@@ -147,6 +151,7 @@ func TestSASLString(t *testing.T) {
 }
 
 func TestTLSFilesLoad(t *testing.T) {
+	t.Parallel()
 	certs := testcert.New(t)
 	dir := t.TempDir()
 	notPEM := filepath.Join(dir, "not.pem")
@@ -213,6 +218,7 @@ func TestTLSFilesLoad(t *testing.T) {
 }
 
 func TestTransportAndDialer(t *testing.T) {
+	t.Parallel()
 	c := Config{Brokers: []string{"kafka-1:9092", "kafka-2:9092"}, SASL: SASL{Mechanism: MechanismPlain, Username: "u", Password: "p"}}
 	tr, err := c.Transport(0)
 	if err != nil {
@@ -233,5 +239,73 @@ func TestTransportAndDialer(t *testing.T) {
 	}
 	if _, err := (Config{SASL: SASL{Mechanism: "GSSAPI"}}).Transport(0); err == nil {
 		t.Error("an unknown mechanism gave a transport")
+	}
+}
+
+// TestMechanism: each configured mechanism gives kafka-go the mechanism of
+// that name, and none gives none.
+func TestMechanism(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		mechanism string
+		want      string // the sasl.Mechanism's Name, "" for nil
+	}{
+		{"", ""},
+		{MechanismPlain, "PLAIN"},
+		{MechanismScramSHA256, "SCRAM-SHA-256"},
+		{MechanismScramSHA512, "SCRAM-SHA-512"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mechanism, func(t *testing.T) {
+			t.Parallel()
+			c := Config{Brokers: []string{"kafka-1:9092"}}
+			if tt.mechanism != "" {
+				c.SASL = SASL{Mechanism: tt.mechanism, Username: "u", Password: "p"}
+			}
+			mech, err := c.Mechanism()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			if mech != nil {
+				got = mech.Name()
+			}
+			if got != tt.want {
+				t.Errorf("mechanism %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestTransportAndDialerSettings: a set ClientID and DialTimeout replace
+// the defaults in both the transport and the dialer, and Transport keeps
+// the metadata TTL it is given.
+func TestTransportAndDialerSettings(t *testing.T) {
+	t.Parallel()
+	c := Config{Brokers: []string{"kafka-1:9092"}, ClientID: "pos-bridge", DialTimeout: 2 * time.Second}
+	tr, err := c.Transport(7 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.Dialer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type settings struct {
+		ClientID    string
+		DialTimeout time.Duration
+		MetadataTTL time.Duration
+		SASL        bool
+	}
+	got := []settings{
+		{tr.ClientID, tr.DialTimeout, tr.MetadataTTL, tr.SASL != nil},
+		{d.ClientID, d.Timeout, 0, d.SASLMechanism != nil},
+	}
+	want := []settings{
+		{"pos-bridge", 2 * time.Second, 7 * time.Second, false},
+		{"pos-bridge", 2 * time.Second, 0, false},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("transport, dialer (-want +got):\n%s", diff)
 	}
 }

@@ -37,9 +37,10 @@ func (c *Client) TopicConfig(ctx context.Context, topic, name string) (string, e
 
 // Errors of ApplyReset, matched with errors.Is.
 var (
-	// ErrGroupActive: offsets of a group with members cannot be moved.
+	// ErrGroupActive means the group has members: its offsets cannot be
+	// moved while it has.
 	ErrGroupActive = errors.New("the consumer group has active members")
-	// ErrNewGroup: the group has committed no offset on any partition of
+	// ErrNewGroup means the group has committed no offset on any partition of
 	// the topics, which is what a mistyped group name looks like; moving it
 	// would create a group nobody consumes with.
 	ErrNewGroup = errors.New("the consumer group has no committed offsets on these topics")

@@ -17,6 +17,7 @@ import (
 // that committed nothing on the topics (a mistyped name) is refused unless
 // allowed, and the refusal commits nothing; a group with commits moves.
 func TestApplyResetRefusesNewGroup(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	kafkatest.CreateTopic(t, c, "engage.contact", 2, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -15,6 +15,7 @@ import (
 )
 
 func TestEnsureTopicsTwiceChangesNothing(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	kafkatest.CreateTopic(t, c, "engage.contact", 1, nil)
 	ops, err := New(kafkaconn.Config{Brokers: c.ListenAddrs()})
@@ -47,6 +48,7 @@ func TestEnsureTopicsTwiceChangesNothing(t *testing.T) {
 }
 
 func TestTail(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	kafkatest.CreateTopic(t, c, "a", 2, nil)
 	kafkatest.CreateTopic(t, c, "b", 1, nil)

@@ -70,6 +70,9 @@ type Record struct {
 	Headers   map[string]string
 	// HeaderOrder lists header keys as they appear in the record.
 	HeaderOrder []string
+	// Compression is the codec of the record's batch as stored: 0 none,
+	// 1 gzip, 2 snappy, 3 lz4, 4 zstd.
+	Compression uint8
 }
 
 // ReadAll returns every record of the topics, from the start, waiting up to
@@ -103,6 +106,7 @@ func ReadAll(t testing.TB, addrs []string, min int, wait time.Duration, topics .
 			rec := Record{
 				Topic: r.Topic, Partition: r.Partition, Offset: r.Offset,
 				Key: string(r.Key), Value: r.Value, Headers: map[string]string{},
+				Compression: r.Attrs.CompressionType(),
 			}
 			for _, h := range r.Headers {
 				rec.Headers[h.Key] = string(h.Value)

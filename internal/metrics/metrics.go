@@ -48,8 +48,8 @@ func New() *Metrics {
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "requests_total",
-			Help: "Webhook requests by outcome (published, duplicate, deadlettered, invalid_signature, unavailable, ...).",
-		}, []string{"outcome"}),
+			Help: "Webhook requests by outcome (published, duplicate, deadlettered, invalid_signature, unavailable, ...) and endpoint (empty for paths that are no endpoint's).",
+		}, []string{"outcome", "endpoint"}),
 		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "request_duration_seconds",
 			Help:    "Time from request start to answer, by outcome.",
@@ -57,16 +57,16 @@ func New() *Metrics {
 		}, []string{"outcome"}),
 		published: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "published_total",
-			Help: "Records acknowledged by Kafka, by topic and event type.",
-		}, []string{"topic", "event_type"}),
+			Help: "Records acknowledged by Kafka, by topic, event type and endpoint.",
+		}, []string{"topic", "event_type", "endpoint"}),
 		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "deadletters_total",
-			Help: "Signed deliveries written to the dead-letter topic, by reason.",
-		}, []string{"reason"}),
+			Help: "Signed deliveries written to the dead-letter topic, by reason and endpoint.",
+		}, []string{"reason", "endpoint"}),
 		signatureFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "signature_failures_total",
-			Help: "Deliveries refused with 401 invalid_signature, by reason.",
-		}, []string{"reason"}),
+			Help: "Deliveries refused with 401 invalid_signature, by reason and endpoint.",
+		}, []string{"reason", "endpoint"}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Name: "duplicates_total",
 			Help: "Deliveries whose svix-id was already published within the dedupe TTL.",
@@ -127,22 +127,28 @@ func EventTypeLabel(eventType string) string {
 	return "other"
 }
 
-// Request counts one answered webhook request.
-func (m *Metrics) Request(outcome string, d time.Duration) {
-	m.requests.WithLabelValues(outcome).Inc()
+// Request counts one answered webhook request. endpoint is the name of the
+// endpoint whose path it came to, empty for any other path: a bounded set
+// fixed at start.
+func (m *Metrics) Request(outcome, endpoint string, d time.Duration) {
+	m.requests.WithLabelValues(outcome, endpoint).Inc()
 	m.requestDuration.WithLabelValues(outcome).Observe(d.Seconds())
 }
 
 // Published counts one acknowledged event record. The caller bounds topic.
-func (m *Metrics) Published(topic, eventType string) {
-	m.published.WithLabelValues(topic, EventTypeLabel(eventType)).Inc()
+func (m *Metrics) Published(topic, eventType, endpoint string) {
+	m.published.WithLabelValues(topic, EventTypeLabel(eventType), endpoint).Inc()
 }
 
 // DeadLetter counts one acknowledged dead-letter record.
-func (m *Metrics) DeadLetter(reason string) { m.deadLetters.WithLabelValues(reason).Inc() }
+func (m *Metrics) DeadLetter(reason, endpoint string) {
+	m.deadLetters.WithLabelValues(reason, endpoint).Inc()
+}
 
 // SignatureFailure counts one 401 invalid_signature answer.
-func (m *Metrics) SignatureFailure(reason string) { m.signatureFailures.WithLabelValues(reason).Inc() }
+func (m *Metrics) SignatureFailure(reason, endpoint string) {
+	m.signatureFailures.WithLabelValues(reason, endpoint).Inc()
+}
 
 // Duplicate counts one delivery answered as a duplicate.
 func (m *Metrics) Duplicate() { m.duplicates.Inc() }

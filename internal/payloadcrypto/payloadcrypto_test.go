@@ -75,6 +75,7 @@ func forms(std string) map[string]string {
 }
 
 func TestVectors(t *testing.T) {
+	t.Parallel()
 	for _, v := range vectors {
 		k := mustKey(t, v.key)
 		for form, text := range forms(v.std) {
@@ -105,6 +106,7 @@ func TestVectors(t *testing.T) {
 }
 
 func TestDecryptLeavesInputAlone(t *testing.T) {
+	t.Parallel()
 	k := mustKey(t, docKey)
 	in := []byte(forms(vectors[0].std)["url unpadded"])
 	orig := bytes.Clone(in)
@@ -126,6 +128,7 @@ func rawCBC(t *testing.T, key string, iv, blocks []byte) string {
 }
 
 func TestDecryptErrors(t *testing.T) {
+	t.Parallel()
 	k := mustKey(t, docKey)
 	good := vectors[0].std
 	block := func(last ...byte) []byte {
@@ -174,6 +177,7 @@ func mustDecode(t *testing.T, s string) []byte {
 // TestWrongKey: with another key the padding check fails, or what comes
 // out is not the plaintext (the caller then finds it is not JSON).
 func TestWrongKey(t *testing.T) {
+	t.Parallel()
 	wrong := mustKey(t, "ZZqfT7Ys6tGqM3zbesEKpmacTJEqBCp2")
 	for _, v := range vectors[:2] {
 		got, err := wrong.Decrypt([]byte(v.std))
@@ -187,6 +191,7 @@ func TestWrongKey(t *testing.T) {
 }
 
 func TestParseKey(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		key  string
@@ -219,6 +224,7 @@ func TestParseKey(t *testing.T) {
 }
 
 func TestRoundTrip(t *testing.T) {
+	t.Parallel()
 	k := mustKey(t, docKey)
 	r := rand.New(rand.NewPCG(1, 2))
 	for n := range 101 {

@@ -22,6 +22,7 @@ deadletter: engage.deadletter
 `
 
 func TestSpecExample(t *testing.T) {
+	t.Parallel()
 	cfg, err := Parse([]byte(specExample))
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +50,7 @@ func TestSpecExample(t *testing.T) {
 }
 
 func TestSingleStringMatchAndDefaults(t *testing.T) {
+	t.Parallel()
 	cfg, err := Parse([]byte("routes:\n  - match: loyalty.*\n    topic: loyalty\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +68,7 @@ func TestSingleStringMatchAndDefaults(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, file, want string
 	}{
@@ -98,6 +101,7 @@ func TestParseErrors(t *testing.T) {
 // TestRouterErrorsNameTheLine: an illegal topic in a valid file is
 // reported by router.New with the file's line.
 func TestRouterErrorsNameTheLine(t *testing.T) {
+	t.Parallel()
 	cfg, err := Parse([]byte("routes:\n  - match: a\n    topic: ok\n  - match: b\n    topic: not ok\ndeadletter: \"dead letters\"\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +113,7 @@ func TestRouterErrorsNameTheLine(t *testing.T) {
 }
 
 func TestLoad(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := filepath.Join(dir, "routes.yaml")
 	if err := os.WriteFile(p, []byte(specExample), 0o600); err != nil {
