@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/engage-bridge/engage-bridge/internal/allocbudget"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -159,7 +160,10 @@ func TestMemoryBoundDuringOutage(t *testing.T) {
 	// hand-off peaked at 92 MiB here, so the check still fails on it. The
 	// exact invariant is the records-held count above.
 	const bound, slack = maxInFlight * maxBody, 24 << 20
-	if live > bound+slack {
+	// Under the race detector every allocation is larger and lives
+	// longer (measured 49-60 MiB here), so the heap says little; the
+	// records-held count above is exact either way.
+	if live > bound+slack && !allocbudget.RaceEnabled {
 		t.Errorf("live heap rose %.1f MiB during the outage, more than %d × %d MiB plus %d MiB",
 			float64(live)/(1<<20), maxInFlight, maxBody>>20, slack>>20)
 	}

@@ -31,7 +31,7 @@ const slack = 0.1
 func Check(t testing.TB, budget float64, fn func()) {
 	t.Helper()
 	limit := budget + slack
-	if raceEnabled {
+	if RaceEnabled {
 		limit = 2*budget + 4
 	}
 	if got := perCall(fn); got > limit {

@@ -29,7 +29,7 @@ func TestCheck(t *testing.T) {
 	if !over.failed {
 		t.Error("eight allocations passed a budget of one")
 	}
-	if raceEnabled {
+	if RaceEnabled {
 		return // the race limit is deliberately coarse
 	}
 	sometimes := &recorder{TB: t}

@@ -2,4 +2,6 @@
 
 package allocbudget
 
-const raceEnabled = false
+// RaceEnabled reports whether the test binary runs under the race
+// detector, where allocation counts and heap sizes are not the product's.
+const RaceEnabled = false
