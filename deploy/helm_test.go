@@ -31,9 +31,10 @@ type serviceMonitor struct {
 	Spec              struct {
 		Selector  metav1.LabelSelector `json:"selector"`
 		Endpoints []struct {
-			Port     string `json:"port"`
-			Path     string `json:"path"`
-			Interval string `json:"interval"`
+			Port        string `json:"port"`
+			Path        string `json:"path"`
+			Interval    string `json:"interval"`
+			HonorLabels bool   `json:"honorLabels"`
 		} `json:"endpoints"`
 	} `json:"spec"`
 }
@@ -202,6 +203,11 @@ func TestHelm(t *testing.T) {
 			if admin == nil || len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Port != "admin" || sm.Spec.Endpoints[0].Path != "/metrics" ||
 				!slices.ContainsFunc(admin.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == "admin" }) {
 				t.Errorf("ServiceMonitor %+v does not scrape /metrics on the admin Service's admin port", sm.Spec)
+			}
+			// The bridge's own endpoint label (the Engage endpoint) must not
+			// be renamed exported_endpoint by the operator's target label.
+			if len(sm.Spec.Endpoints) == 1 && !sm.Spec.Endpoints[0].HonorLabels {
+				t.Errorf("ServiceMonitor endpoint without honorLabels: the bridge's endpoint label would become exported_endpoint")
 			}
 
 			pr := one[*prometheusRule](t, m, "PrometheusRule")
