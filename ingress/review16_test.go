@@ -1,0 +1,58 @@
+package ingress
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/engage-bridge/engage-bridge/schemas"
+)
+
+// Two endpoints whose paths are distinct strings (so Validate and the
+// endpoints file accept them) but which Echo's router treats as one route
+// pattern (":" starts a path parameter). brand-b's handler replaces
+// brand-a's: a delivery on brand-a's path is verified with brand-b's secret.
+func TestReview16_ParamPathsCrossVerify(t *testing.T) {
+	b := newTestHandler(t, func(c *Config) {
+		c.SigningSecrets, c.EncryptionKey = nil, nil
+		c.Endpoints = []Endpoint{
+			{Name: "brand-a", Path: "/hooks/:a", Secrets: mustSecrets(t, testSecret)},
+			{Name: "brand-b", Path: "/hooks/:b", Secrets: mustSecrets(t, otherSecret)},
+		}
+	})
+	body := example(t, schemas.EventContactUpdated)
+	// Signed with brand-b's secret, sent to brand-a's configured path.
+	w := post(t, b, http.MethodPost, "/hooks/:a", signedWith(t, otherSecret, "msg_x1", body), body, "")
+	if w.Code != http.StatusUnauthorized {
+		t.Fatalf("brand-b's secret on brand-a's path %q: %d %s, want 401 no_match", "/hooks/:a", w.Code, strings.TrimSpace(w.Body.String()))
+	}
+}
+
+// An endpoint path with Echo wildcard/param syntax catches other paths:
+// "Other paths stay 404".
+func TestReview16_WildcardPathCatchesOtherPaths(t *testing.T) {
+	b := newTestHandler(t, func(c *Config) {
+		c.SigningSecrets, c.EncryptionKey = nil, nil
+		c.Endpoints = []Endpoint{
+			{Name: "brand-a", Path: "/hooks/*", Secrets: mustSecrets(t, testSecret)},
+		}
+	})
+	body := example(t, schemas.EventContactUpdated)
+	w := post(t, b, http.MethodPost, "/hooks/anything/else", signedWith(t, testSecret, "msg_x2", body), body, "")
+	if w.Code != http.StatusNotFound {
+		t.Fatalf("POST /hooks/anything/else with endpoint path /hooks/*: %d %s, want 404", w.Code, strings.TrimSpace(w.Body.String()))
+	}
+}
+
+// Trailing slash / case / encoding variants of a configured path: 404, not
+// served by the endpoint (and never by another one).
+func TestReview16_PathVariants(t *testing.T) {
+	body := example(t, schemas.EventContactUpdated)
+	for _, p := range []string{"/a/", "/A", "//a", "/%61", "/a?x=1#"} {
+		b := twoEndpoints(t)
+		w := post(t, b, http.MethodPost, p, signedWith(t, otherSecret, "msg_v", body), body, "")
+		if w.Code == http.StatusOK {
+			t.Errorf("%s with brand-b's secret: %d %s", p, w.Code, strings.TrimSpace(w.Body.String()))
+		}
+	}
+}
