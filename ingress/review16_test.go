@@ -56,3 +56,29 @@ func TestReview16_PathVariants(t *testing.T) {
 		}
 	}
 }
+
+// The tenant check reads the envelope's tenant key case-insensitively and
+// last-wins (as encoding/json). A body with "tenant":"brand-a" and a later
+// "Tenant":"brand-b" passes brand-b's check and is published as brand-b's
+// (engage-tenant: brand-b), while every case-sensitive consumer (JS,
+// Jackson, Python, jq, kcat | jq) reads its tenant as brand-a. A delivery
+// whose tenant is ambiguous should not pass the check.
+func TestReview16_TenantCaseVariantKeyBypass(t *testing.T) {
+	b := twoEndpoints(t) // brand-b: tenants [brand-b]
+	body := example(t, schemas.EventContactUpdated)
+	s := strings.Replace(string(body), `"tenant": "myTenantName"`, `"Tenant": "brand-b"`, 1)
+	if s == string(body) {
+		t.Fatalf("example has no tenant to replace: %s", body)
+	}
+	s = strings.Replace(s, "{", `{"tenant": "brand-a", `, 1)
+	w := post(t, b, http.MethodPost, "/b", signedWith(t, otherSecret, "msg_t1", []byte(s)), []byte(s), "")
+	msgs := b.pub.published()
+	if len(msgs) != 1 {
+		t.Fatalf("answer %d %s, %d records", w.Code, strings.TrimSpace(w.Body.String()), len(msgs))
+	}
+	h := headerMap(msgs[0].Headers)
+	if h[schemas.RecordDLQReason] != DLQTenantMismatch {
+		t.Fatalf("body whose case-sensitive \"tenant\" is brand-a passed brand-b's tenant check: answer %d %s, record engage-tenant=%q engage-dlq-reason=%q",
+			w.Code, strings.TrimSpace(w.Body.String()), h[schemas.RecordTenant], h[schemas.RecordDLQReason])
+	}
+}
