@@ -96,3 +96,55 @@ func TestReview16_RotationBetweenStartReadsIsLost(t *testing.T) {
 		t.Fatalf("the secret file holds only the new secret, yet a delivery signed with it is %d %s five seconds later: the rotation made between the two start-up reads is never applied", w.Code, w.Body.String())
 	}
 }
+
+// The same double read in the single-endpoint configuration:
+// BRIDGE_SIGNING_SECRETS_FILE is read by bridgeConfig, then again by the
+// watcher built in newBridge.
+func TestReview16_SingleRotationBetweenStartReadsIsLost(t *testing.T) {
+	dir := t.TempDir()
+	secrets := filepath.Join(dir, "signing")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.WriteFile(secrets, []byte(e2eSecret+"\n"), 0o600))
+	rcfg, err := routesfile.Parse([]byte("routes:\n  - match: \"*\"\n    topic: engage.{eventType}\n"))
+	must(err)
+	routes, err := router.New(rcfg)
+	must(err)
+	seen, err := dedupe.New(dedupe.Config{}, nil)
+	must(err)
+	m := metrics.New()
+	icfg := ingress.Config{SigningSecrets: []string{e2eSecret}, Path: "/webhooks/engage"}
+	h, err := ingress.New(icfg, ingress.Deps{Routes: routes, Publisher: review16Pub{}, Dedupe: seen, Metrics: m})
+	must(err)
+
+	must(os.WriteFile(secrets, []byte(e2eSecret2+"\n"), 0o600))
+
+	runs, err := watchers(config{Ingress: icfg, Files: secretFiles{SigningSecrets: secrets}}, h, zerolog.Nop(), m)
+	must(err)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, r := range runs {
+		go r(ctx)
+	}
+	<-ctx.Done()
+
+	body, _ := schemas.Example(schemas.EventContactUpdated)
+	wh, err := svix.NewWebhook(e2eSecret2)
+	must(err)
+	now := time.Now()
+	sig, err := wh.Sign("msg_r16s", now, body)
+	must(err)
+	req := httptest.NewRequest(http.MethodPost, "/webhooks/engage", bytes.NewReader(body))
+	req.Header.Set("svix-id", "msg_r16s")
+	req.Header.Set("svix-timestamp", strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set("svix-signature", sig)
+	w := httptest.NewRecorder()
+	h.HTTPHandler().ServeHTTP(w, req)
+	if w.Code == http.StatusUnauthorized {
+		t.Fatalf("BRIDGE_SIGNING_SECRETS_FILE holds only the new secret, yet a delivery signed with it is %d %s five seconds later", w.Code, w.Body.String())
+	}
+}
