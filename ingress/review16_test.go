@@ -1,6 +1,8 @@
 package ingress
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -8,39 +10,38 @@ import (
 	"github.com/engage-bridge/engage-bridge/schemas"
 )
 
-// Two endpoints whose paths are distinct strings (so Validate and the
-// endpoints file accept them) but which Echo's router treats as one route
-// pattern (":" starts a path parameter). brand-b's handler replaces
-// brand-a's: a delivery on brand-a's path is verified with brand-b's secret.
+// Two endpoints whose paths are distinct strings but which Echo's router
+// treats as one route pattern (":" starts a path parameter): brand-b's
+// handler would replace brand-a's and verify brand-a's deliveries with
+// brand-b's secret. Such paths are refused at validation.
+// (Adjusted by fix16: the review asserted a 401 from a running handler; the
+// contract is that the paths are not served crossed, and refusing them is
+// the fix.)
 func TestReview16_ParamPathsCrossVerify(t *testing.T) {
-	b := newTestHandler(t, func(c *Config) {
-		c.SigningSecrets, c.EncryptionKey = nil, nil
-		c.Endpoints = []Endpoint{
-			{Name: "brand-a", Path: "/hooks/:a", Secrets: mustSecrets(t, testSecret)},
-			{Name: "brand-b", Path: "/hooks/:b", Secrets: mustSecrets(t, otherSecret)},
+	c := Config{Endpoints: []Endpoint{
+		{Name: "brand-a", Path: "/hooks/:a", Secrets: mustSecrets(t, testSecret)},
+		{Name: "brand-b", Path: "/hooks/:b", Secrets: mustSecrets(t, otherSecret)},
+	}}.withDefaults()
+	err := c.Validate()
+	for _, name := range []string{"brand-a", "brand-b"} {
+		if !errors.Is(err, ErrPath) || !strings.Contains(fmt.Sprint(err), "endpoint "+name+": path:") {
+			t.Errorf("paths /hooks/:a and /hooks/:b (one Echo route): error %v, want ErrPath naming %s", err, name)
 		}
-	})
-	body := example(t, schemas.EventContactUpdated)
-	// Signed with brand-b's secret, sent to brand-a's configured path.
-	w := post(t, b, http.MethodPost, "/hooks/:a", signedWith(t, otherSecret, "msg_x1", body), body, "")
-	if w.Code != http.StatusUnauthorized {
-		t.Fatalf("brand-b's secret on brand-a's path %q: %d %s, want 401 no_match", "/hooks/:a", w.Code, strings.TrimSpace(w.Body.String()))
 	}
 }
 
-// An endpoint path with Echo wildcard/param syntax catches other paths:
-// "Other paths stay 404".
+// An endpoint path with Echo wildcard syntax would catch other paths
+// ("other paths stay 404"): refused at validation, in both modes.
+// (Adjusted by fix16 as above: the review asserted a 404 from a running
+// handler.)
 func TestReview16_WildcardPathCatchesOtherPaths(t *testing.T) {
-	b := newTestHandler(t, func(c *Config) {
-		c.SigningSecrets, c.EncryptionKey = nil, nil
-		c.Endpoints = []Endpoint{
-			{Name: "brand-a", Path: "/hooks/*", Secrets: mustSecrets(t, testSecret)},
+	for _, c := range []Config{
+		{Endpoints: []Endpoint{{Name: "brand-a", Path: "/hooks/*", Secrets: mustSecrets(t, testSecret)}}},
+		{Path: "/hooks/*", SigningSecrets: []string{testSecret}},
+	} {
+		if err := c.withDefaults().Validate(); !errors.Is(err, ErrPath) {
+			t.Errorf("path /hooks/*: error %v, want ErrPath", err)
 		}
-	})
-	body := example(t, schemas.EventContactUpdated)
-	w := post(t, b, http.MethodPost, "/hooks/anything/else", signedWith(t, testSecret, "msg_x2", body), body, "")
-	if w.Code != http.StatusNotFound {
-		t.Fatalf("POST /hooks/anything/else with endpoint path /hooks/*: %d %s, want 404", w.Code, strings.TrimSpace(w.Body.String()))
 	}
 }
 

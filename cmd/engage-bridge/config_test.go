@@ -72,7 +72,8 @@ func TestConfigValidation(t *testing.T) {
 		{"BRIDGE_LISTEN", map[string]string{"BRIDGE_LISTEN": "8080"}, `BRIDGE_LISTEN: "8080" is not host:port (for example :8080 or 127.0.0.1:8080)`, nil},
 		{"BRIDGE_LISTEN", map[string]string{"BRIDGE_LISTEN": ":99999"}, `BRIDGE_LISTEN: ":99999" has no valid port`, nil},
 		{"BRIDGE_WEBHOOK_PATH", map[string]string{"BRIDGE_WEBHOOK_PATH": "/hooks/voyado"}, "", func(c config) bool { return c.Ingress.Path == "/hooks/voyado" }},
-		{"BRIDGE_WEBHOOK_PATH", map[string]string{"BRIDGE_WEBHOOK_PATH": "hooks"}, `BRIDGE_WEBHOOK_PATH: "hooks" must start with /`, nil},
+		{"BRIDGE_WEBHOOK_PATH", map[string]string{"BRIDGE_WEBHOOK_PATH": "hooks"}, `BRIDGE_WEBHOOK_PATH: not a webhook path: "hooks" must start with /`, nil},
+		{"BRIDGE_WEBHOOK_PATH", map[string]string{"BRIDGE_WEBHOOK_PATH": "/hooks/:id"}, `BRIDGE_WEBHOOK_PATH: not a webhook path: "/hooks/:id": segments are letters, digits and -._~!$&'()+,;= (no : or *)`, nil},
 		{"BRIDGE_ENDPOINTS_FILE", map[string]string{"BRIDGE_ENDPOINTS_FILE": endpointsFile, "BRIDGE_SIGNING_SECRETS": ""}, "", func(c config) bool {
 			return len(c.Ingress.Endpoints) == 2 && len(c.Ingress.Endpoints[0].Secrets) == 2 && c.Ingress.Endpoints[1].Key != nil
 		}},

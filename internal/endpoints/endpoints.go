@@ -322,10 +322,10 @@ func (l *loader) endpoint(pos int, n *yaml.Node) (Endpoint, bool) {
 	if v := vals[keyPath]; v == nil {
 		l.problem(label, keyPath, n, fmt.Errorf("%w: the URL path, starting with /", ErrRequired))
 	} else if s, ok := l.scalar(label, keyPath, v); ok {
-		if strings.HasPrefix(s, "/") {
-			ep.Path = s
+		if err := ingress.ValidPath(s); err != nil {
+			l.problem(label, keyPath, v, err)
 		} else {
-			l.problem(label, keyPath, v, errors.New("must start with /"))
+			ep.Path = s
 		}
 	}
 

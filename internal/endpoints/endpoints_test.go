@@ -189,7 +189,7 @@ verbose: true
 			file: "endpoints:\n  - name: Brand_SE\n    path: webhooks\n  - path: /z\n    signing_secrets: [" + secretA + "]\n",
 			want: []string{
 				"endpoint 1: name: must be 1 to 40 of a-z, 0-9 and - (line 2)",
-				"endpoint 1: path: must start with / (line 3)",
+				`endpoint 1: path: not a webhook path: "webhooks" must start with / (line 3)`,
 				"endpoint 1: signing_secrets_file: required: signing_secrets_file or signing_secrets (line 2)",
 				"endpoint 2: name: required: [a-z0-9-], 1 to 40 characters (line 4)",
 			},
