@@ -107,11 +107,11 @@ func watchers(cfg config, h *ingress.Handler, log zerolog.Logger, m *metrics.Met
 			Load: func(read filewatch.ReadFunc, _ *[]ingress.Secret) ([]ingress.Secret, error) {
 				data, err := read(path)
 				if err != nil {
-					return nil, readError(path, err)
+					return nil, readError("BRIDGE_SIGNING_SECRETS_FILE", err)
 				}
 				secrets, err := ingress.ParseSecretsFile(data)
 				if err != nil {
-					return nil, fmt.Errorf("%s: %s", path, strings.ReplaceAll(err.Error(), "\n", "; "))
+					return nil, fmt.Errorf("BRIDGE_SIGNING_SECRETS_FILE: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
 				}
 				return secrets, nil
 			},
@@ -131,11 +131,11 @@ func watchers(cfg config, h *ingress.Handler, log zerolog.Logger, m *metrics.Met
 			Load: func(read filewatch.ReadFunc, _ **payloadcrypto.Key) (*payloadcrypto.Key, error) {
 				data, err := read(path)
 				if err != nil {
-					return nil, readError(path, err)
+					return nil, readError("BRIDGE_ENCRYPTION_KEY_FILE", err)
 				}
 				k, err := payloadcrypto.ParseKey(strings.TrimSpace(string(data)))
 				if err != nil {
-					return nil, fmt.Errorf("%s: %w", path, err)
+					return nil, fmt.Errorf("BRIDGE_ENCRYPTION_KEY_FILE: %w", err)
 				}
 				return &k, nil
 			},
@@ -162,11 +162,11 @@ func watchers(cfg config, h *ingress.Handler, log zerolog.Logger, m *metrics.Met
 			Load: func(read filewatch.ReadFunc, _ *string) (string, error) {
 				data, err := read(path)
 				if err != nil {
-					return "", readError(path, err)
+					return "", readError("BRIDGE_AUTH_TOKEN_FILE", err)
 				}
 				token := strings.TrimSpace(string(data))
 				if token == "" {
-					return "", fmt.Errorf("%s is empty", path)
+					return "", errors.New("BRIDGE_AUTH_TOKEN_FILE: the file is empty")
 				}
 				return token, nil
 			},
@@ -209,11 +209,12 @@ func startEndpoints(running []ingress.Endpoint, loaded []endpoints.Endpoint) []e
 	return out
 }
 
-// readError names an unreadable file and the system's reason, never its
-// content.
-func readError(path string, err error) error {
+// readError names an unreadable secret file by its variable and gives the
+// system's reason, never its path (an operator may have typed the secret
+// where the path belongs) nor its content.
+func readError(variable string, err error) error {
 	if u := errors.Unwrap(err); u != nil {
 		err = u
 	}
-	return fmt.Errorf("cannot read %s: %w", path, err)
+	return fmt.Errorf("%s: cannot read the file: %w", variable, err)
 }
