@@ -305,7 +305,8 @@ type Result struct {
 var ErrNoEncryptionKey = errors.New("payload is encrypted and no encryption key is configured")
 
 // ErrTenantMismatch: the endpoint lists its tenants and the envelope's
-// tenant is missing or not one of them.
+// tenant is missing or not one of them, or its tenant keys disagree
+// (schemas.Envelope.TenantsDisagree).
 var ErrTenantMismatch = errors.New("the envelope's tenant is not one this endpoint accepts")
 
 // ErrInvalidTopic: the routing template produced an illegal topic name.
@@ -421,7 +422,9 @@ func (p *Processor) eventRecord(ctx context.Context, d Delivery, body []byte, re
 	}
 	// Before decryption: the tenant is in the cleartext envelope, and a
 	// delivery that is not this endpoint's is not decrypted with its key.
-	if len(p.tenants) > 0 && !slices.Contains(p.tenants, env.Tenant) {
+	// A tenant key given twice with different values is read differently
+	// by different consumers of the record: it matches no tenant.
+	if len(p.tenants) > 0 && (env.TenantsDisagree() || !slices.Contains(p.tenants, env.Tenant)) {
 		return publisher.Message{}, ErrTenantMismatch
 	}
 

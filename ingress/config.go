@@ -119,8 +119,10 @@ var ErrRequired = errors.New("required")
 func (c Config) Validate() error {
 	var errs []error
 	add := func(field string, err error) { errs = append(errs, &FieldError{Field: field, Err: err}) }
-	if c.Path != "" && !strings.HasPrefix(c.Path, "/") {
-		add("Path", fmt.Errorf("%q must start with /", c.Path))
+	if c.Path != "" {
+		if err := ValidPath(c.Path); err != nil {
+			add("Path", err)
+		}
 	}
 	if c.MaxBodyBytes < 0 {
 		add("MaxBodyBytes", errors.New("must be positive"))
@@ -135,8 +137,10 @@ func (c Config) Validate() error {
 			switch {
 			case e.Name == "" || names[e.Name]:
 				add("Endpoints", fmt.Errorf("endpoint %d: name empty or repeated", i+1))
-			case !strings.HasPrefix(e.Path, "/") || paths[e.Path]:
-				add("Endpoints", fmt.Errorf("endpoint %s: path must start with / and be unique", e.Name))
+			case ValidPath(e.Path) != nil:
+				add("Endpoints", fmt.Errorf("endpoint %s: path: %w", e.Name, ValidPath(e.Path)))
+			case paths[e.Path]:
+				add("Endpoints", fmt.Errorf("endpoint %s: path must be unique", e.Name))
 			case len(e.Secrets) == 0:
 				add("Endpoints", fmt.Errorf("endpoint %s: %w: signing secrets", e.Name, ErrRequired))
 			}
@@ -178,6 +182,41 @@ func (c Config) Validate() error {
 
 // isHeaderName reports whether s is an HTTP header field name (an RFC 9110
 // token).
+// ErrPath is a webhook path outside the accepted set (see ValidPath).
+var ErrPath = errors.New("not a webhook path")
+
+// pathChars are the characters of a path segment: RFC 3986 unreserved
+// (letters, digits, -._~) and sub-delims without "*" (!$&'()+,;=). ":"
+// and "*" are left out because Echo's router reads them as a parameter and
+// a wildcard: two such paths could be one route, served with one
+// endpoint's secrets (docs/contract.md#configuration).
+const pathChars = "-._~!$&'()+,;="
+
+// ValidPath reports whether p is "/" or one or more "/segment", each
+// segment one or more of letters, digits and -._~!$&'()+,;= and not "."
+// or "..". No percent-encoding, no empty segment, no trailing "/".
+func ValidPath(p string) error {
+	if p == "/" {
+		return nil
+	}
+	if !strings.HasPrefix(p, "/") {
+		return fmt.Errorf("%w: %q must start with /", ErrPath, p)
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("%w: %q has an empty, \".\" or \"..\" segment", ErrPath, p)
+		}
+		for i := 0; i < len(seg); i++ {
+			c := seg[i]
+			if ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || strings.IndexByte(pathChars, c) >= 0 {
+				continue
+			}
+			return fmt.Errorf("%w: %q: segments are letters, digits and %s (no : or *)", ErrPath, p, pathChars)
+		}
+	}
+	return nil
+}
+
 func isHeaderName(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]

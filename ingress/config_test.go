@@ -20,7 +20,7 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"good", good, nil},
 		{"defaults of every other field", Config{SigningSecrets: []string{vectorSecret, rotatedSecret}}, nil},
-		{"path", with(func(c *Config) { c.Path = "hooks" }), []string{`Path: "hooks" must start with /`}},
+		{"path", with(func(c *Config) { c.Path = "hooks" }), []string{`Path: not a webhook path: "hooks" must start with /`}},
 		{"no secret", with(func(c *Config) { c.SigningSecrets = nil }), []string{"SigningSecrets: required: the whsec_ signing secret from the Svix portal"}},
 		{"short secret", with(func(c *Config) { c.SigningSecrets = []string{vectorSecret, "whsec_bm9wZQ=="} }),
 			[]string{"SigningSecrets: signing secret 2 of 2 is shorter than 24 bytes after base64 decoding (Svix's secrets have 24 or 32)"}},

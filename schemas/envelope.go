@@ -60,12 +60,23 @@ type Envelope struct {
 	// object, or a JSON string with its quotes when encrypted.
 	Payload []byte
 
+	// tenantsDisagree: see TenantsDisagree.
+	tenantsDisagree bool
+
 	body        []byte
 	payload     span
 	isEncrypted span // the literal true/false; empty when the key is absent
 	contactID   string
 	contactErr  error
 }
+
+// TenantsDisagree reports whether the envelope has more than one tenant
+// key (in any casing, null included) and their values are not all the same
+// JSON value. Tenant follows encoding/json (last non-null wins), but a
+// case-sensitive reader (JavaScript, Jackson, Python, jq) may read another
+// of them, so a check of the tenant holds for every reader only when this
+// is false.
+func (e *Envelope) TenantsDisagree() bool { return e.tenantsDisagree }
 
 // PayloadIsObject reports whether the payload is a JSON object, that is
 // cleartext whatever IsEncrypted says.
@@ -140,6 +151,8 @@ func ParseEnvelope(body []byte) (Envelope, error) {
 	var eventID, id, eventType, isEncrypted, tenant, payload member
 	var haveEventID, haveID, haveEventType, haveIsEncrypted, haveTenant, havePayload bool
 	var contact contactFinder
+	var firstTenant span // the first tenant member's value, null included
+	var tenants int
 	descend := func(m member) func(member) error {
 		if !keyIs(body, m, "payload") {
 			return nil
@@ -148,6 +161,14 @@ func ParseEnvelope(body []byte) (Envelope, error) {
 		return contact.member
 	}
 	err := scanObject(body, func(m member) error {
+		if keyIs(body, m, "tenant") {
+			tenants++
+			if tenants == 1 {
+				firstTenant = m.value
+			} else if !sameValue(body, firstTenant, m.value) {
+				e.tenantsDisagree = true
+			}
+		}
 		if body[m.value.start] == 'n' && !keyIs(body, m, "payload") {
 			return nil // null leaves the field as it was (see Envelope)
 		}
@@ -269,6 +290,23 @@ func (c *contactFinder) result() (string, error) {
 		return "", fmt.Errorf("%w: contactId is empty", ErrMissingContactID)
 	}
 	return id, nil
+}
+
+// sameValue reports whether the values a and b of data are the same JSON
+// value as far as a tenant goes: the same bytes, or strings equal once
+// unescaped. Objects or arrays that differ only in spacing count as
+// different (a tenant that is not a string fails the check anyway).
+func sameValue(data []byte, a, b span) bool {
+	va, vb := data[a.start:a.end], data[b.start:b.end]
+	if string(va) == string(vb) {
+		return true
+	}
+	if va[0] != '"' || vb[0] != '"' {
+		return false
+	}
+	sa, okA := unquote(data, span{a.start + 1, a.end - 1})
+	sb, okB := unquote(data, span{b.start + 1, b.end - 1})
+	return okA && okB && sa == sb
 }
 
 // stringValue returns a string value's content, or "" for any other type.

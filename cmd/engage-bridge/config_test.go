@@ -72,7 +72,8 @@ func TestConfigValidation(t *testing.T) {
 		{"BRIDGE_LISTEN", map[string]string{"BRIDGE_LISTEN": "8080"}, `BRIDGE_LISTEN: "8080" is not host:port (for example :8080 or 127.0.0.1:8080)`, nil},
 		{"BRIDGE_LISTEN", map[string]string{"BRIDGE_LISTEN": ":99999"}, `BRIDGE_LISTEN: ":99999" has no valid port`, nil},
 		{"BRIDGE_WEBHOOK_PATH", map[string]string{"BRIDGE_WEBHOOK_PATH": "/hooks/voyado"}, "", func(c config) bool { return c.Ingress.Path == "/hooks/voyado" }},
-		{"BRIDGE_WEBHOOK_PATH", map[string]string{"BRIDGE_WEBHOOK_PATH": "hooks"}, `BRIDGE_WEBHOOK_PATH: "hooks" must start with /`, nil},
+		{"BRIDGE_WEBHOOK_PATH", map[string]string{"BRIDGE_WEBHOOK_PATH": "hooks"}, `BRIDGE_WEBHOOK_PATH: not a webhook path: "hooks" must start with /`, nil},
+		{"BRIDGE_WEBHOOK_PATH", map[string]string{"BRIDGE_WEBHOOK_PATH": "/hooks/:id"}, `BRIDGE_WEBHOOK_PATH: not a webhook path: "/hooks/:id": segments are letters, digits and -._~!$&'()+,;= (no : or *)`, nil},
 		{"BRIDGE_ENDPOINTS_FILE", map[string]string{"BRIDGE_ENDPOINTS_FILE": endpointsFile, "BRIDGE_SIGNING_SECRETS": ""}, "", func(c config) bool {
 			return len(c.Ingress.Endpoints) == 2 && len(c.Ingress.Endpoints[0].Secrets) == 2 && c.Ingress.Endpoints[1].Key != nil
 		}},
@@ -95,7 +96,7 @@ func TestConfigValidation(t *testing.T) {
 			"BRIDGE_SIGNING_SECRETS_FILE: signing secret 2 of 2 is shorter than 24 bytes after base64 decoding (Svix's secrets have 24 or 32)", nil},
 		// Defect 6 of issue 14: one problem per variable, the true one.
 		{"BRIDGE_SIGNING_SECRETS_FILE", map[string]string{"BRIDGE_SIGNING_SECRETS": "", "BRIDGE_SIGNING_SECRETS_FILE": "/nonexistent/secrets"},
-			"BRIDGE_SIGNING_SECRETS_FILE: cannot read /nonexistent/secrets: no such file or directory", nil},
+			"BRIDGE_SIGNING_SECRETS_FILE: cannot read the file: no such file or directory", nil},
 		{"BRIDGE_SIGNING_SECRETS_FILE", map[string]string{"BRIDGE_SIGNING_SECRETS_FILE": secretsFile},
 			"BRIDGE_SIGNING_SECRETS: set BRIDGE_SIGNING_SECRETS or BRIDGE_SIGNING_SECRETS_FILE, not both", nil},
 		{"BRIDGE_ENCRYPTION_KEY", map[string]string{"BRIDGE_ENCRYPTION_KEY": e2eKey}, "", func(c config) bool { return c.Ingress.EncryptionKey != nil }},
@@ -125,7 +126,7 @@ func TestConfigValidation(t *testing.T) {
 		{"BRIDGE_AUTH_TOKEN", map[string]string{"BRIDGE_AUTH_TOKEN": "tok"}, "BRIDGE_AUTH_HEADER: required when BRIDGE_AUTH_TOKEN is set", nil},
 		{"BRIDGE_AUTH_TOKEN_FILE", map[string]string{"BRIDGE_AUTH_HEADER": "X-Engage-Token", "BRIDGE_AUTH_TOKEN_FILE": tokenFile}, "", func(c config) bool { return c.Ingress.AuthToken == "tok-from-file" }},
 		{"BRIDGE_AUTH_TOKEN_FILE", map[string]string{"BRIDGE_AUTH_HEADER": "X-Engage-Token", "BRIDGE_AUTH_TOKEN_FILE": "/nonexistent/token"},
-			"BRIDGE_AUTH_TOKEN_FILE: cannot read /nonexistent/token: no such file or directory", nil},
+			"BRIDGE_AUTH_TOKEN_FILE: cannot read the file: no such file or directory", nil},
 		{"BRIDGE_AUTH_TOKEN_FILE", map[string]string{"BRIDGE_AUTH_HEADER": "X-Engage-Token", "BRIDGE_AUTH_TOKEN": "tok", "BRIDGE_AUTH_TOKEN_FILE": tokenFile},
 			"BRIDGE_AUTH_TOKEN: set BRIDGE_AUTH_TOKEN or BRIDGE_AUTH_TOKEN_FILE, not both", nil},
 		{"BRIDGE_KAFKA_BROKERS", map[string]string{"BRIDGE_KAFKA_BROKERS": "kafka-1:9092, kafka-2:9092"}, "", func(c config) bool { return len(c.Kafka.Brokers) == 2 && c.Kafka.Brokers[1] == "kafka-2:9092" }},
@@ -151,7 +152,7 @@ func TestConfigValidation(t *testing.T) {
 		{"BRIDGE_KAFKA_PASSWORD", map[string]string{"BRIDGE_KAFKA_SASL_MECHANISM": "PLAIN", "BRIDGE_KAFKA_USERNAME": "u", "BRIDGE_KAFKA_PASSWORD": "kafka-pass"}, "", func(c config) bool { return c.Kafka.SASL.Password == "kafka-pass" }},
 		{"BRIDGE_KAFKA_PASSWORD_FILE", map[string]string{"BRIDGE_KAFKA_SASL_MECHANISM": "SCRAM-SHA-256", "BRIDGE_KAFKA_USERNAME": "u", "BRIDGE_KAFKA_PASSWORD_FILE": passwordFile}, "", func(c config) bool { return c.Kafka.SASL.Password == "kafka-pass-from-file" }},
 		{"BRIDGE_KAFKA_PASSWORD_FILE", map[string]string{"BRIDGE_KAFKA_SASL_MECHANISM": "SCRAM-SHA-256", "BRIDGE_KAFKA_USERNAME": "u", "BRIDGE_KAFKA_PASSWORD_FILE": "/nonexistent/pw"},
-			"BRIDGE_KAFKA_PASSWORD_FILE: cannot read /nonexistent/pw: no such file or directory", nil},
+			"BRIDGE_KAFKA_PASSWORD_FILE: cannot read the file: no such file or directory", nil},
 		{"BRIDGE_KAFKA_PASSWORD_FILE", map[string]string{"BRIDGE_KAFKA_SASL_MECHANISM": "SCRAM-SHA-256", "BRIDGE_KAFKA_USERNAME": "u", "BRIDGE_KAFKA_PASSWORD": "kafka-pass", "BRIDGE_KAFKA_PASSWORD_FILE": passwordFile},
 			"BRIDGE_KAFKA_PASSWORD: set BRIDGE_KAFKA_PASSWORD or BRIDGE_KAFKA_PASSWORD_FILE, not both", nil},
 		{"BRIDGE_KAFKA_CLIENT_ID", map[string]string{"BRIDGE_KAFKA_CLIENT_ID": "bridge-eu-1"}, "", func(c config) bool { return c.Kafka.ClientID == "bridge-eu-1" }},

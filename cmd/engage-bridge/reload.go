@@ -32,15 +32,35 @@ const (
 func watchers(cfg config, h *ingress.Handler, log zerolog.Logger, m *metrics.Metrics) ([]func(context.Context), error) {
 	var runs []func(context.Context)
 	var errs []error
+	// firsts apply each watcher's first load: the files were read before,
+	// for the handler, and may have changed since. A watcher takes its
+	// first load as applied, so it is applied here, not on a later poll.
+	var firsts []func()
 	log = log.With().Str("component", "reload").Logger()
 
 	if cfg.EndpointsFile != "" {
+		rotate := func(eps []endpoints.Endpoint) {
+			for _, e := range eps {
+				if err := h.Rotate(ingressEndpoint(e)); err != nil {
+					log.Error().Err(err).Str("file", roleEndpoints).Msg("applying the reloaded endpoint")
+				}
+			}
+		}
 		w, err := filewatch.New(filewatch.Config[[]endpoints.Endpoint]{
 			Name: roleEndpoints,
 			Load: func(read filewatch.ReadFunc, running *[]endpoints.Endpoint) ([]endpoints.Endpoint, error) {
 				loaded, err := endpoints.Load(cfg.EndpointsFile, read)
-				if err != nil || running == nil {
-					return loaded, err
+				if err != nil {
+					return nil, err
+				}
+				if running == nil {
+					if len(cfg.Ingress.Endpoints) == 0 {
+						return loaded, nil
+					}
+					// The first load: the running set is what the
+					// handler was built from, read earlier.
+					start := startEndpoints(cfg.Ingress.Endpoints, loaded)
+					running = &start
 				}
 				next, restart := endpoints.Reconcile(*running, loaded)
 				for _, r := range restart {
@@ -49,18 +69,13 @@ func watchers(cfg config, h *ingress.Handler, log zerolog.Logger, m *metrics.Met
 				}
 				return next, nil
 			},
-			OnReload: func(eps []endpoints.Endpoint) {
-				for _, e := range eps {
-					if err := h.Rotate(ingressEndpoint(e)); err != nil {
-						log.Error().Err(err).Str("file", roleEndpoints).Msg("applying the reloaded endpoint")
-					}
-				}
-			},
+			OnReload: rotate,
 		}, log, m)
 		if err != nil {
 			errs = append(errs, err)
 		} else {
 			runs = append(runs, w.Run)
+			firsts = append(firsts, func() { rotate(w.Value()) })
 		}
 	}
 
@@ -92,11 +107,11 @@ func watchers(cfg config, h *ingress.Handler, log zerolog.Logger, m *metrics.Met
 			Load: func(read filewatch.ReadFunc, _ *[]ingress.Secret) ([]ingress.Secret, error) {
 				data, err := read(path)
 				if err != nil {
-					return nil, readError(path, err)
+					return nil, readError("BRIDGE_SIGNING_SECRETS_FILE", err)
 				}
 				secrets, err := ingress.ParseSecretsFile(data)
 				if err != nil {
-					return nil, fmt.Errorf("%s: %s", path, strings.ReplaceAll(err.Error(), "\n", "; "))
+					return nil, fmt.Errorf("BRIDGE_SIGNING_SECRETS_FILE: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
 				}
 				return secrets, nil
 			},
@@ -107,6 +122,7 @@ func watchers(cfg config, h *ingress.Handler, log zerolog.Logger, m *metrics.Met
 		} else {
 			secretsW = w
 			runs = append(runs, w.Run)
+			firsts = append(firsts, apply)
 		}
 	}
 	if path := cfg.Files.EncryptionKey; path != "" && cfg.EndpointsFile == "" {
@@ -115,11 +131,11 @@ func watchers(cfg config, h *ingress.Handler, log zerolog.Logger, m *metrics.Met
 			Load: func(read filewatch.ReadFunc, _ **payloadcrypto.Key) (*payloadcrypto.Key, error) {
 				data, err := read(path)
 				if err != nil {
-					return nil, readError(path, err)
+					return nil, readError("BRIDGE_ENCRYPTION_KEY_FILE", err)
 				}
 				k, err := payloadcrypto.ParseKey(strings.TrimSpace(string(data)))
 				if err != nil {
-					return nil, fmt.Errorf("%s: %w", path, err)
+					return nil, fmt.Errorf("BRIDGE_ENCRYPTION_KEY_FILE: %w", err)
 				}
 				return &k, nil
 			},
@@ -130,45 +146,75 @@ func watchers(cfg config, h *ingress.Handler, log zerolog.Logger, m *metrics.Met
 		} else {
 			keyW = w
 			runs = append(runs, w.Run)
+			if secretsW == nil {
+				firsts = append(firsts, apply)
+			}
 		}
 	}
 	if path := cfg.Files.AuthToken; path != "" {
+		setToken := func(token string) {
+			if err := h.SetAuthToken(token); err != nil {
+				log.Error().Err(err).Str("file", roleAuthToken).Msg("applying the reloaded auth token")
+			}
+		}
 		w, err := filewatch.New(filewatch.Config[string]{
 			Name: roleAuthToken,
 			Load: func(read filewatch.ReadFunc, _ *string) (string, error) {
 				data, err := read(path)
 				if err != nil {
-					return "", readError(path, err)
+					return "", readError("BRIDGE_AUTH_TOKEN_FILE", err)
 				}
 				token := strings.TrimSpace(string(data))
 				if token == "" {
-					return "", fmt.Errorf("%s is empty", path)
+					return "", errors.New("BRIDGE_AUTH_TOKEN_FILE: the file is empty")
 				}
 				return token, nil
 			},
-			OnReload: func(token string) {
-				if err := h.SetAuthToken(token); err != nil {
-					log.Error().Err(err).Str("file", roleAuthToken).Msg("applying the reloaded auth token")
-				}
-			},
+			OnReload: setToken,
 		}, log, m)
 		if err != nil {
 			errs = append(errs, err)
 		} else {
 			runs = append(runs, w.Run)
+			firsts = append(firsts, func() { setToken(w.Value()) })
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, &configError{problems: strings.Split(err.Error(), "\n")}
 	}
+	for _, f := range firsts {
+		f()
+	}
 	return runs, nil
 }
 
-// readError names an unreadable file and the system's reason, never its
-// content.
-func readError(path string, err error) error {
+// startEndpoints is the running set of the endpoints the handler was
+// built from (running), as of loaded, the watcher's first read of the
+// file: each keeps its running name and path, so that a path changed,
+// or an endpoint added or removed, between the two reads is logged as
+// needing a restart. One missing from loaded keeps its running secrets,
+// key and tenants.
+func startEndpoints(running []ingress.Endpoint, loaded []endpoints.Endpoint) []endpoints.Endpoint {
+	out := make([]endpoints.Endpoint, 0, len(running))
+	for _, r := range running {
+		e := endpoints.Endpoint{Name: r.Name, Secrets: r.Secrets, Key: r.Key, Tenants: r.Tenants}
+		for _, l := range loaded {
+			if l.Name == r.Name {
+				e = l
+			}
+		}
+		e.Path = r.Path
+		out = append(out, e)
+	}
+	return out
+}
+
+// readError names an unreadable secret file by its variable and gives the
+// system's reason, never its path (an operator may have typed the secret
+// where the path belongs) nor its content.
+func readError(variable string, err error) error {
 	if u := errors.Unwrap(err); u != nil {
 		err = u
 	}
-	return fmt.Errorf("cannot read %s: %w", path, err)
+	return fmt.Errorf("%s: cannot read the file: %w", variable, err)
 }

@@ -123,7 +123,9 @@ func (v *values) get(name string) string {
 		case fromFile:
 			b, err := os.ReadFile(path)
 			if err != nil {
-				v.problem(name+"_FILE", "cannot read %s: %v", path, errors.Unwrap(err))
+				// Never the path: it may be the secret, typed where
+				// its file belongs.
+				v.problem(name+"_FILE", "cannot read the file: %v", errors.Unwrap(err))
 				return ""
 			}
 			return strings.TrimSpace(string(b))

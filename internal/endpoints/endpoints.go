@@ -154,6 +154,16 @@ func readError(path string, err error) error {
 	return fmt.Errorf("%w %s: %w", ErrRead, path, err)
 }
 
+// secretReadError describes an unreadable secret file by the system's
+// reason only: an operator may have typed the secret where its path
+// belongs, so the path is never quoted. The key names the file.
+func secretReadError(err error) error {
+	if u := errors.Unwrap(err); u != nil {
+		err = u
+	}
+	return fmt.Errorf("%w the file: %w", ErrRead, err)
+}
+
 type loader struct {
 	dir  string
 	read func(string) ([]byte, error)
@@ -322,10 +332,10 @@ func (l *loader) endpoint(pos int, n *yaml.Node) (Endpoint, bool) {
 	if v := vals[keyPath]; v == nil {
 		l.problem(label, keyPath, n, fmt.Errorf("%w: the URL path, starting with /", ErrRequired))
 	} else if s, ok := l.scalar(label, keyPath, v); ok {
-		if strings.HasPrefix(s, "/") {
-			ep.Path = s
+		if err := ingress.ValidPath(s); err != nil {
+			l.problem(label, keyPath, v, err)
 		} else {
-			l.problem(label, keyPath, v, errors.New("must start with /"))
+			ep.Path = s
 		}
 	}
 
@@ -368,7 +378,7 @@ func (l *loader) secrets(label who, n *yaml.Node, vals map[string]*yaml.Node) []
 		}
 		data, err := l.read(l.resolve(p))
 		if err != nil {
-			l.problem(label, keySigningSecretsFile, file, readError(l.resolve(p), err))
+			l.problem(label, keySigningSecretsFile, file, secretReadError(err))
 			return nil
 		}
 		secrets, err := ingress.ParseSecretsFile(data)
@@ -420,7 +430,7 @@ func (l *loader) key(label who, vals map[string]*yaml.Node) *payloadcrypto.Key {
 		}
 		data, err := l.read(l.resolve(p))
 		if err != nil {
-			l.problem(label, keyEncryptionKeyFile, file, readError(l.resolve(p), err))
+			l.problem(label, keyEncryptionKeyFile, file, secretReadError(err))
 			return nil
 		}
 		text, at, node = strings.TrimSpace(string(data)), keyEncryptionKeyFile, file
