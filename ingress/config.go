@@ -202,7 +202,9 @@ func ValidPath(p string) error {
 	if !strings.HasPrefix(p, "/") {
 		return fmt.Errorf("%w: %q must start with /", ErrPath, p)
 	}
-	for _, seg := range strings.Split(p[1:], "/") {
+	// A trailing slash is kept as configured (Echo matches it literally),
+	// so a path that worked before this rule still does.
+	for _, seg := range strings.Split(strings.TrimSuffix(p[1:], "/"), "/") {
 		if seg == "" || seg == "." || seg == ".." {
 			return fmt.Errorf("%w: %q has an empty, \".\" or \"..\" segment", ErrPath, p)
 		}
