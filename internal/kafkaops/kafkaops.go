@@ -99,6 +99,8 @@ func (c *Client) EnsureTopics(ctx context.Context, specs []TopicSpec) ([]TopicSt
 			case err == nil:
 				created[tc.Topic] = true
 			case errors.Is(err, kafka.TopicAlreadyExists):
+			case errors.Is(err, kafka.InvalidReplicationFactor):
+				errs = append(errs, fmt.Errorf("create topic %s: %w (replication factor %d is more than the cluster's brokers; a single-broker cluster such as dev's needs --replication-factor 1)", tc.Topic, err, tc.ReplicationFactor))
 			default:
 				errs = append(errs, fmt.Errorf("create topic %s: %w", tc.Topic, err))
 			}

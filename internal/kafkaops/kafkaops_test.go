@@ -110,3 +110,20 @@ func TestTail(t *testing.T) {
 		t.Error("tail of a missing topic: no error")
 	}
 }
+
+// TestEnsureTopicsReplicationFactorHint: a replication factor above the
+// cluster's brokers says what to do (found in the new-user trial: dev's
+// one broker and topics' default of 3).
+func TestEnsureTopicsReplicationFactorHint(t *testing.T) {
+	t.Parallel()
+	c := kafkatest.Cluster(t)
+	ops, err := New(kafkaconn.Config{Brokers: c.ListenAddrs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ops.Close()
+	_, err = ops.EnsureTopics(context.Background(), []TopicSpec{{Name: "engage.rf", Partitions: 1, ReplicationFactor: 9}})
+	if err == nil || !strings.Contains(err.Error(), "--replication-factor 1") {
+		t.Fatalf("EnsureTopics with a replication factor above the brokers: %v", err)
+	}
+}
