@@ -353,3 +353,22 @@ func TestConfigLogStatesCompression(t *testing.T) {
 		t.Errorf("kafka_compression = %v, want zstd", got)
 	}
 }
+
+// TestConfigLogDurationsHaveUnits: durations on the start-up line read as
+// Go durations ("8s"), not bare milliseconds (new-user trial).
+func TestConfigLogDurationsHaveUnits(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	cfg := config{Dedupe: dedupe.Config{TTL: 24 * time.Hour}}
+	cfg.Ingress.PublishTimeout, cfg.Ingress.Tolerance = 8*time.Second, 5*time.Minute
+	logConfig(newLogger(&out, "json", zerolog.InfoLevel), cfg)
+	var line map[string]any
+	if err := json.Unmarshal(out.Bytes(), &line); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	for field, want := range map[string]string{"publish_timeout": "8s", "timestamp_tolerance": "5m0s", "dedupe_ttl": "24h0m0s"} {
+		if got := line[field]; got != want {
+			t.Errorf("%s = %v, want %q", field, got, want)
+		}
+	}
+}

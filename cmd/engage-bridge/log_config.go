@@ -15,14 +15,14 @@ func logConfig(log zerolog.Logger, c config) {
 	ev := log.Info().
 		Str("listen", c.Listen).Str("admin_listen", c.AdminListen).Str("webhook_path", in.Path).
 		Int("signing_secrets", len(in.SigningSecrets)).Bool("encryption_key", in.EncryptionKey != nil).
-		Dur("timestamp_tolerance", in.Tolerance).Int64("max_body_bytes", in.MaxBodyBytes).
+		Stringer("timestamp_tolerance", in.Tolerance).Int64("max_body_bytes", in.MaxBodyBytes).
 		Str("allowed_ips", prefixes(in.AllowedIPs)).Str("trusted_proxies", prefixes(in.TrustedProxies)).
 		Str("auth_header", in.AuthHeader).Bool("auth_token", in.AuthToken != "").
 		Strs("kafka_brokers", c.Kafka.Brokers).Bool("kafka_tls", c.Kafka.TLS != nil).
 		Str("kafka_sasl", c.Kafka.SASL.String()).Str("kafka_client_id", c.Kafka.ClientID).
 		Str("kafka_compression", string(c.Compression)).
-		Dur("publish_timeout", in.PublishTimeout).Str("routes_file", c.RoutesFile).
-		Dur("dedupe_ttl", c.Dedupe.TTL).Int("dedupe_max_entries", c.Dedupe.MaxEntries).
+		Stringer("publish_timeout", in.PublishTimeout).Str("routes_file", c.RoutesFile).
+		Stringer("dedupe_ttl", c.Dedupe.TTL).Int("dedupe_max_entries", c.Dedupe.MaxEntries).
 		Int("dedupe_max_bytes", dedupeMaxBytes(c.Dedupe)).
 		Int("max_in_flight", in.MaxInFlight).
 		Bool("tracing", c.Tracing.Enabled)
