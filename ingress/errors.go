@@ -5,7 +5,67 @@ import (
 	"net/http"
 
 	"github.com/engage-bridge/engage-bridge/publisher"
+	"github.com/engage-bridge/engage-bridge/schemas"
 )
+
+// Errors of the outer layers (http.go), in the order they are checked.
+var (
+	// ErrForbidden means the source address is not in AllowedIPs.
+	ErrForbidden = errors.New("source address not allowed")
+	// ErrBodyTooLarge means the body is over MaxBodyBytes.
+	ErrBodyTooLarge = errors.New("body too large")
+	// ErrUnauthorized means the custom auth header is missing or wrong.
+	ErrUnauthorized = errors.New("custom auth token missing or wrong")
+	// ErrOverloaded means MaxInFlight requests are already in flight.
+	ErrOverloaded = errors.New("too many requests in flight")
+	// ErrBodyRead means reading the request body failed.
+	ErrBodyRead = errors.New("reading the request body failed")
+)
+
+// Routing errors (echo.go), answered by the same table as everything else.
+var (
+	// ErrNotFound means no endpoint is served on the request's path.
+	ErrNotFound = errors.New("no such path")
+	// ErrMethodNotAllowed means a method other than POST on an endpoint's path.
+	ErrMethodNotAllowed = errors.New("method not allowed on the webhook path")
+	// errPanic means the request's handling panicked: answered 500.
+	errPanic = errors.New("panic while handling the request")
+)
+
+// A signature that does not verify is a *SignatureError (verify.go).
+
+// Errors of the pipeline (pipeline.go) about the delivery itself: each is
+// dead-lettered with its reason (deadLetterReason), as are the schemas
+// package's envelope and payload errors and a *decryptError.
+var (
+	// ErrNoEncryptionKey means the payload is encrypted and no key is
+	// configured.
+	ErrNoEncryptionKey = errors.New("payload is encrypted and no encryption key is configured")
+	// ErrTenantMismatch means the endpoint lists its tenants and the
+	// envelope's tenant is missing or not one of them, or its tenant keys
+	// disagree (schemas.Envelope.TenantsDisagree).
+	ErrTenantMismatch = errors.New("the envelope's tenant is not one this endpoint accepts")
+	// ErrInvalidTopic means the routing template produced an illegal topic
+	// name.
+	ErrInvalidTopic = errors.New("routing produced an illegal topic name")
+)
+
+// ErrClientClosed means the sender closed its connection (or its context
+// ended) before Kafka acknowledged the record. Not a Kafka fault: a record
+// already in a request may still be acknowledged, and is then remembered
+// as published like any other.
+var ErrClientClosed = errors.New("the sender left before the record was acknowledged")
+
+// ErrNoSuchEndpoint means Rotate was given a name the Handler does not
+// serve.
+var ErrNoSuchEndpoint = errors.New("no endpoint of that name is served")
+
+// decryptError marks a failure of the decryption itself (base64, length,
+// padding), as opposed to what the decrypted bytes turn out to hold.
+type decryptError struct{ err error }
+
+func (e *decryptError) Error() string { return "decrypt: " + e.err.Error() }
+func (e *decryptError) Unwrap() error { return e.err }
 
 // answer is the HTTP answer to one request. outcome is the metric label
 // and the request log's outcome field.
@@ -85,3 +145,48 @@ func answerFor(res Result, err error) answer {
 	}
 	return answer{http.StatusInternalServerError, `{"error":"internal"}`, false, outcomeInternal}
 }
+
+// Dead-letter reasons (docs/contract.md#dead-letter-reasons), the engage-dlq-reason header and the
+// `reason` of a deadlettered answer.
+const (
+	DLQInvalidJSON      = "invalid_json"
+	DLQMissingEventType = "missing_event_type"
+	DLQMissingContactID = "missing_contact_id"
+	DLQNoEncryptionKey  = "no_encryption_key"
+	DLQDecryptFailed    = "decrypt_failed"
+	DLQInvalidPayload   = "invalid_payload"
+	// DLQInvalidTopic: the routes file's template made a name Kafka would
+	// refuse (docs/contract.md#routing says dead-letter it).
+	DLQInvalidTopic = "invalid_topic"
+	// DLQTenantMismatch: the endpoint lists its tenants and the envelope's
+	// tenant is missing or another (checked before decryption).
+	DLQTenantMismatch = "tenant_mismatch"
+)
+
+// deadLetterReason maps why a signed delivery is unusable to its
+// dead-letter reason; ok is false for errors that are not about the
+// delivery (those must not be dead-lettered).
+func deadLetterReason(err error) (reason string, ok bool) {
+	var de *decryptError
+	switch {
+	case errors.Is(err, schemas.ErrNotObject):
+		return DLQInvalidJSON, true
+	case errors.Is(err, schemas.ErrMissingEventType):
+		return DLQMissingEventType, true
+	case errors.Is(err, ErrNoEncryptionKey):
+		return DLQNoEncryptionKey, true
+	case errors.As(err, &de), errors.Is(err, schemas.ErrPayloadNotJSON):
+		return DLQDecryptFailed, true
+	case errors.Is(err, schemas.ErrInvalidPayload):
+		return DLQInvalidPayload, true
+	case errors.Is(err, schemas.ErrMissingContactID):
+		return DLQMissingContactID, true
+	case errors.Is(err, ErrInvalidTopic):
+		return DLQInvalidTopic, true
+	case errors.Is(err, ErrTenantMismatch):
+		return DLQTenantMismatch, true
+	}
+	return "", false
+}
+
+// headerBuilder lays header values end to end in one buffer, so that a

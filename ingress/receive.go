@@ -9,15 +9,6 @@ import (
 	"sync/atomic"
 )
 
-// Errors of the outer layers, each mapped to its answer in errors.go.
-var (
-	ErrForbidden    = errors.New("source address not allowed")
-	ErrBodyTooLarge = errors.New("body too large")
-	ErrUnauthorized = errors.New("custom auth token missing or wrong")
-	ErrOverloaded   = errors.New("too many requests in flight")
-	ErrBodyRead     = errors.New("reading the request body failed")
-)
-
 // receive runs the outer layers in the order of docs/contract.md#http-answers (source address,
 // body size, custom token), takes an in-flight slot, reads the body once
 // and hands it to Accept. The slot is taken before the body is read and

@@ -18,13 +18,6 @@ import (
 	"github.com/engage-bridge/engage-bridge/internal/tracing"
 )
 
-// Routing errors, answered by the same table as everything else.
-var (
-	ErrNotFound         = errors.New("no such path")
-	ErrMethodNotAllowed = errors.New("method not allowed on the webhook path")
-	errPanic            = errors.New("panic while handling the request")
-)
-
 var contentTypeJSON = []string{"application/json"}
 
 // handle is the webhook path's whole life: a span, the pipeline, the
