@@ -3,7 +3,6 @@ package ingress
 import (
 	"context"
 	"errors"
-	"net/netip"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -134,7 +133,6 @@ type Result struct {
 	// SchemaDrift: the payload did not match its event type's schema. The
 	// record is published all the same, marked engage-schema-valid: false.
 	SchemaDrift bool
-	ClientIP    netip.Addr
 }
 
 // Plan says what Process would do with a verified delivery (the topic it
