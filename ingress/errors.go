@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/engage-bridge/engage-bridge/publisher"
@@ -32,7 +33,21 @@ var (
 	errPanic = errors.New("panic while handling the request")
 )
 
-// A signature that does not verify is a *SignatureError (verify.go).
+// Signature failure reasons (verify.go), the machine `reason` of a 401 answer.
+const (
+	ReasonMissingHeaders = "missing_headers"
+	ReasonBadTimestamp   = "bad_timestamp"
+	ReasonNoMatch        = "no_match"
+	ReasonTooOld         = "too_old"
+	ReasonTooNew         = "too_new"
+)
+
+// SignatureError says why a delivery's Svix signature was not accepted.
+type SignatureError struct {
+	Reason string // one of the Reason* constants
+}
+
+func (e *SignatureError) Error() string { return "invalid signature: " + e.Reason }
 
 // Errors of the pipeline (pipeline.go) about the delivery itself: each is
 // dead-lettered with its reason (deadLetterReason), as are the schemas
@@ -155,10 +170,10 @@ const (
 	DLQNoEncryptionKey  = "no_encryption_key"
 	DLQDecryptFailed    = "decrypt_failed"
 	DLQInvalidPayload   = "invalid_payload"
-	// DLQInvalidTopic: the routes file's template made a name Kafka would
+	// DLQInvalidTopic means the routes file's template made a name Kafka would
 	// refuse (docs/contract.md#routing says dead-letter it).
 	DLQInvalidTopic = "invalid_topic"
-	// DLQTenantMismatch: the endpoint lists its tenants and the envelope's
+	// DLQTenantMismatch means the endpoint lists its tenants and the envelope's
 	// tenant is missing or another (checked before decryption).
 	DLQTenantMismatch = "tenant_mismatch"
 )
@@ -190,3 +205,50 @@ func deadLetterReason(err error) (reason string, ok bool) {
 }
 
 // headerBuilder lays header values end to end in one buffer, so that a
+
+// Configuration errors (config.go, secret.go): returned by Config.Validate,
+// ParseSecret and ParseSecrets, never answered to a request.
+
+// FieldError is a problem with one field of a Config, named as the Config
+// names it (Path, SigningSecrets, AuthHeader, ...). Its message may name
+// other fields the same way, so that a command can rename each to the
+// variable or flag that sets it. No message quotes a secret.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// ErrRequired is a field that must be set (alone or given another field).
+var ErrRequired = errors.New("required")
+
+// ErrPath is a webhook path outside the accepted set (see ValidPath).
+var ErrPath = errors.New("not a webhook path")
+
+// ErrSecretPrefix and ErrSecretEncoding say why a secret was refused;
+// SecretError wraps them with the secret's position.
+var (
+	// ErrSecretPrefix is a secret that does not start with whsec_.
+	ErrSecretPrefix = errors.New("does not start with whsec_")
+	// ErrSecretEncoding is a secret whose rest is not standard base64.
+	ErrSecretEncoding = errors.New("is not a whsec_ secret (expected whsec_ followed by standard base64)")
+	// ErrSecretShort is a secret that decodes to fewer than MinSecretBytes.
+	ErrSecretShort = fmt.Errorf("is shorter than %d bytes after base64 decoding (Svix's secrets have 24 or 32)", MinSecretBytes)
+)
+
+// SecretError names which secret of a list is wrong, by position, never by
+// value.
+type SecretError struct {
+	Index int // 1-based position in the list
+	Count int // length of the list
+	Err   error
+}
+
+func (e *SecretError) Error() string {
+	return fmt.Sprintf("signing secret %d of %d %v", e.Index, e.Count, e.Err)
+}
+
+func (e *SecretError) Unwrap() error { return e.Err }
