@@ -12,6 +12,19 @@ import (
 	"github.com/engage-bridge/engage-bridge/schemas"
 )
 
+// The pipeline, in the order a delivery meets it:
+//
+//	accept       verify the signature (verify.go)
+//	Process      skip a known duplicate
+//	eventRecord  parse the envelope, check the tenant, decrypt, find
+//	             contactId, route, check the schema, build the record
+//	             with its headers (headers.go)
+//	Process      publish the record, or deadLetter an unusable delivery
+//	publish      within the publish timeout (publishTraced in trace.go)
+//
+// Each returns once Kafka acknowledged the record, or with the error that
+// stopped it; answerFor (errors.go) maps that to the HTTP answer.
+
 // Accept runs one delivery through the pipeline: verify the signature over
 // the raw body, skip known duplicates, parse, decrypt, find contactId,
 // route, publish, and only then return. A signed delivery that cannot be
