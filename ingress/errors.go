@@ -204,8 +204,6 @@ func deadLetterReason(err error) (reason string, ok bool) {
 	return "", false
 }
 
-// headerBuilder lays header values end to end in one buffer, so that a
-
 // Configuration errors (config.go, secret.go): returned by Config.Validate,
 // ParseSecret and ParseSecrets, never answered to a request.
 

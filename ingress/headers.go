@@ -7,6 +7,7 @@ import (
 	"github.com/engage-bridge/engage-bridge/schemas"
 )
 
+// headerBuilder lays header values end to end in one buffer, so that a
 // record's dozen headers cost one allocation (two when the values outgrow
 // the inline buffer).
 type headerBuilder struct {
