@@ -24,7 +24,8 @@
 //     (gate.go: client address, allow-list, token), takes an in-flight
 //     slot, reads the body into a pooled buffer and turns a panic into a
 //     500.
-//  3. pipeline.go: accept verifies the signature (verify.go), then
+//  3. pipeline.go: accept (Accept, the framework-free core, for the first
+//     endpoint) verifies the signature (verify.go), then
 //     Processor.Process skips known duplicates and builds the record in
 //     eventRecord: parse, tenant, decrypt, route, headers (headers.go).
 //     It publishes the record, or dead-letters an unusable one
