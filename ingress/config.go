@@ -98,22 +98,6 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// FieldError is a problem with one field of a Config, named as the Config
-// names it (Path, SigningSecrets, AuthHeader, ...). Its message may name
-// other fields the same way, so that a command can rename each to the
-// variable or flag that sets it. No message quotes a secret.
-type FieldError struct {
-	Field string
-	Err   error
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
-
-func (e *FieldError) Unwrap() error { return e.Err }
-
-// ErrRequired is a field that must be set (alone or given another field).
-var ErrRequired = errors.New("required")
-
 // Validate reports every problem at once, each a *FieldError. Messages
 // never quote a secret.
 func (c Config) Validate() error {
@@ -180,11 +164,6 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// isHeaderName reports whether s is an HTTP header field name (an RFC 9110
-// token).
-// ErrPath is a webhook path outside the accepted set (see ValidPath).
-var ErrPath = errors.New("not a webhook path")
-
 // pathChars are the characters of a path segment: RFC 3986 unreserved
 // (letters, digits, -._~) and sub-delims without "*" (!$&'()+,;=). ":"
 // and "*" are left out because Echo's router reads them as a parameter and
@@ -219,6 +198,8 @@ func ValidPath(p string) error {
 	return nil
 }
 
+// isHeaderName reports whether s is an HTTP header field name (an RFC 9110
+// token).
 func isHeaderName(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -14,7 +14,28 @@
 // that start afterwards. The publisher, dedupe cache, metrics and tracer
 // are shared.
 //
-// Accept is the framework-free core; answerFor (errors.go) is the one place
-// that maps outcomes and errors to HTTP answers; echo.go is the only file
-// that knows Echo.
+// One request, file by file, in order:
+//
+//  1. echo.go: HTTPHandler routes POST on each endpoint's path to handle;
+//     any other path or method is answered by the same table (404, 405).
+//     It is the only file that knows Echo.
+//  2. http.go: handle is the request's whole life (trace.go's
+//     handleTraced when tracing is on). guard checks the outer layers
+//     (gate.go: client address, allow-list, token), takes an in-flight
+//     slot, reads the body into a pooled buffer and turns a panic into a
+//     500.
+//  3. pipeline.go: accept (Accept, the framework-free core, for the first
+//     endpoint) verifies the signature (verify.go), then
+//     Processor.Process skips known duplicates and builds the record in
+//     eventRecord: parse, tenant, decrypt, route, headers (headers.go).
+//     It publishes the record, or dead-letters an unusable one
+//     (deadLetter), and returns once Kafka acknowledged it.
+//  4. http.go: respond writes the answer that answerFor (errors.go)
+//     chooses, counts it and logs the request's one line.
+//
+// Around that path: handler.go builds the Handler and holds each
+// endpoint's state; processor.go is the Processor that redrive reuses
+// (ForEndpoint, Plan); errors.go holds every sentinel of the request path
+// with answerFor and deadLetterReason side by side; trace.go the spans;
+// config.go, secret.go and secretsfile.go the configuration.
 package ingress

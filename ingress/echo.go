@@ -3,6 +3,7 @@ package ingress
 import (
 	"errors"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -24,7 +25,7 @@ func (h *Handler) HTTPHandler() http.Handler {
 		case errors.As(err, &he) && he.Code == http.StatusMethodNotAllowed:
 			err = ErrMethodNotAllowed
 		}
-		h.respond(c.Response(), c.Request(), "", Result{}, err, time.Now())
+		h.respond(c.Response(), c.Request(), "", netip.Addr{}, Result{}, err, time.Now())
 	}
 	for _, ep := range h.endpoints {
 		e.POST(ep.path, func(c echo.Context) error {

@@ -28,31 +28,6 @@ func (Secret) GoString() string { return "ingress.Secret(redacted)" }
 // Format keeps the key out of every fmt verb (%x, %v, %+v included).
 func (s Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
 
-// ErrSecretPrefix and ErrSecretEncoding say why a secret was refused;
-// SecretError wraps them with the secret's position.
-var (
-	// ErrSecretPrefix is a secret that does not start with whsec_.
-	ErrSecretPrefix = errors.New("does not start with whsec_")
-	// ErrSecretEncoding is a secret whose rest is not standard base64.
-	ErrSecretEncoding = errors.New("is not a whsec_ secret (expected whsec_ followed by standard base64)")
-	// ErrSecretShort is a secret that decodes to fewer than MinSecretBytes.
-	ErrSecretShort = fmt.Errorf("is shorter than %d bytes after base64 decoding (Svix's secrets have 24 or 32)", MinSecretBytes)
-)
-
-// SecretError names which secret of a list is wrong, by position, never by
-// value.
-type SecretError struct {
-	Index int // 1-based position in the list
-	Count int // length of the list
-	Err   error
-}
-
-func (e *SecretError) Error() string {
-	return fmt.Sprintf("signing secret %d of %d %v", e.Index, e.Count, e.Err)
-}
-
-func (e *SecretError) Unwrap() error { return e.Err }
-
 // ParseSecret accepts an endpoint secret as the Svix portal shows it:
 // whsec_ followed by standard base64 of at least MinSecretBytes bytes. The
 // error is one of the ErrSecret* sentinels and never quotes the input.

@@ -16,22 +16,6 @@ import (
 	"github.com/engage-bridge/engage-bridge/schemas"
 )
 
-// Signature failure reasons, the machine `reason` of a 401 answer.
-const (
-	ReasonMissingHeaders = "missing_headers"
-	ReasonBadTimestamp   = "bad_timestamp"
-	ReasonNoMatch        = "no_match"
-	ReasonTooOld         = "too_old"
-	ReasonTooNew         = "too_new"
-)
-
-// SignatureError says why a delivery's Svix signature was not accepted.
-type SignatureError struct {
-	Reason string // one of the Reason* constants
-}
-
-func (e *SignatureError) Error() string { return "invalid signature: " + e.Reason }
-
 // Delivery identifies one delivery attempt, as its headers say.
 type Delivery struct {
 	ID string // svix-id (or webhook-id): stable across retries

@@ -52,9 +52,9 @@ func newSplitter() splitter {
 			{"decrypt", regexp.MustCompile(`^(` + mod + `internal/payloadcrypto|` + mod + `ingress\..*(?i:decrypt))`)},
 			{"parse", regexp.MustCompile(`^` + mod + `schemas\.`)},
 			{"dedupe", regexp.MustCompile(`^` + mod + `internal/dedupe`)},
-			{"produce", regexp.MustCompile(`^(` + mod + `publisher|` + mod + `internal/kafkaconn|github\.com/segmentio/kafka-go|` + mod + `ingress\..*(eventRecord|eventHeaders|headerBuilder|deadLetter|publish|send))`)},
+			{"produce", regexp.MustCompile(`^(` + mod + `publisher|` + mod + `internal/kafkaconn|github\.com/segmentio/kafka-go|` + mod + `ingress\..*(eventRecord|eventHeaders|headerBuilder|deadLetter|publish))`)},
 			{"route", regexp.MustCompile(`^` + mod + `router`)},
-			{"HTTP", regexp.MustCompile(`^(net/http\.|github\.com/labstack/echo|` + mod + `ingress\..*(bodyPool|receive|handle|serve|respond|HTTPHandler|clientIP|answer))`)},
+			{"HTTP", regexp.MustCompile(`^(net/http\.|github\.com/labstack/echo|` + mod + `ingress\..*(bodyPool|guard|handle|respond|HTTPHandler|clientIP|answer))`)},
 			{"pipeline, other", regexp.MustCompile(`^` + mod + `ingress\.`)},
 		}}
 }

@@ -31,7 +31,7 @@ Duration: 10s, Total samples = 90ms (0.9%)
       30ms   crypto/sha256.block
              crypto/hmac.(*hmac).Write
              github.com/engage-bridge/engage-bridge/ingress.(*Verifier).Verify
-             github.com/engage-bridge/engage-bridge/ingress.(*Handler).receive
+             github.com/engage-bridge/engage-bridge/ingress.(*Handler).guard
              net/http.(*conn).serve
 -----------+-------------------------------------------------------
       10ms   runtime.memclrNoHeapPointers

@@ -1,62 +1,11 @@
 package ingress
 
 import (
-	"errors"
 	"unicode/utf8"
 
 	"github.com/engage-bridge/engage-bridge/publisher"
 	"github.com/engage-bridge/engage-bridge/schemas"
 )
-
-// Dead-letter reasons (docs/contract.md#dead-letter-reasons), the engage-dlq-reason header and the
-// `reason` of a deadlettered answer.
-const (
-	DLQInvalidJSON      = "invalid_json"
-	DLQMissingEventType = "missing_event_type"
-	DLQMissingContactID = "missing_contact_id"
-	DLQNoEncryptionKey  = "no_encryption_key"
-	DLQDecryptFailed    = "decrypt_failed"
-	DLQInvalidPayload   = "invalid_payload"
-	// DLQInvalidTopic: the routes file's template made a name Kafka would
-	// refuse (docs/contract.md#routing says dead-letter it).
-	DLQInvalidTopic = "invalid_topic"
-	// DLQTenantMismatch: the endpoint lists its tenants and the envelope's
-	// tenant is missing or another (checked before decryption).
-	DLQTenantMismatch = "tenant_mismatch"
-)
-
-// decryptError marks a failure of the decryption itself (base64, length,
-// padding), as opposed to what the decrypted bytes turn out to hold.
-type decryptError struct{ err error }
-
-func (e *decryptError) Error() string { return "decrypt: " + e.err.Error() }
-func (e *decryptError) Unwrap() error { return e.err }
-
-// deadLetterReason maps why a signed delivery is unusable to its
-// dead-letter reason; ok is false for errors that are not about the
-// delivery (those must not be dead-lettered).
-func deadLetterReason(err error) (reason string, ok bool) {
-	var de *decryptError
-	switch {
-	case errors.Is(err, schemas.ErrNotObject):
-		return DLQInvalidJSON, true
-	case errors.Is(err, schemas.ErrMissingEventType):
-		return DLQMissingEventType, true
-	case errors.Is(err, ErrNoEncryptionKey):
-		return DLQNoEncryptionKey, true
-	case errors.As(err, &de), errors.Is(err, schemas.ErrPayloadNotJSON):
-		return DLQDecryptFailed, true
-	case errors.Is(err, schemas.ErrInvalidPayload):
-		return DLQInvalidPayload, true
-	case errors.Is(err, schemas.ErrMissingContactID):
-		return DLQMissingContactID, true
-	case errors.Is(err, ErrInvalidTopic):
-		return DLQInvalidTopic, true
-	case errors.Is(err, ErrTenantMismatch):
-		return DLQTenantMismatch, true
-	}
-	return "", false
-}
 
 // headerBuilder lays header values end to end in one buffer, so that a
 // record's dozen headers cost one allocation (two when the values outgrow
