@@ -152,8 +152,8 @@ func (c Config) Validate() error {
 	case c.AuthHeader == "" && c.AuthToken != "":
 		add("AuthHeader", fmt.Errorf("%w when AuthToken is set", ErrRequired))
 	}
-	if c.PublishTimeout < 0 {
-		add("PublishTimeout", errors.New("must be positive"))
+	if err := ValidatePublishTimeout(c.PublishTimeout); err != nil {
+		add("PublishTimeout", err)
 	}
 	if c.MaxInFlight < 0 {
 		add("MaxInFlight", errors.New("must be positive"))
@@ -209,4 +209,21 @@ func isHeaderName(s string) bool {
 		return false
 	}
 	return s != ""
+}
+
+// MaxPublishTimeout bounds PublishTimeout: Svix stops waiting for an
+// answer after 15 s, so a longer wait could only end in a failure Svix has
+// already counted.
+const MaxPublishTimeout = 15 * time.Second
+
+// ValidatePublishTimeout reports whether d may be a PublishTimeout: not
+// negative (zero means the default) and below MaxPublishTimeout.
+func ValidatePublishTimeout(d time.Duration) error {
+	switch {
+	case d < 0:
+		return errors.New("must be positive")
+	case d >= MaxPublishTimeout:
+		return fmt.Errorf("must be below %s: Svix stops waiting for an answer after %s, got %s", MaxPublishTimeout, MaxPublishTimeout, d)
+	}
+	return nil
 }

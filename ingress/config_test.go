@@ -3,6 +3,7 @@ package ingress
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -51,5 +52,19 @@ func TestConfigValidate(t *testing.T) {
 				t.Errorf("problems (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestValidatePublishTimeout: the rule cmd used to hold itself now lives
+// with the Config it bounds.
+func TestValidatePublishTimeout(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		d  time.Duration
+		ok bool
+	}{{0, true}, {8 * time.Second, true}, {14999 * time.Millisecond, true}, {15 * time.Second, false}, {-time.Second, false}} {
+		if err := ValidatePublishTimeout(tc.d); (err == nil) != tc.ok {
+			t.Errorf("ValidatePublishTimeout(%s) = %v, want ok=%v", tc.d, err, tc.ok)
+		}
 	}
 }

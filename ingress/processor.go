@@ -3,6 +3,7 @@ package ingress
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -41,8 +42,8 @@ type Processor struct {
 // needed. ForEndpoint makes one for another endpoint.
 func NewProcessor(cfg Config, deps Deps) (*Processor, error) {
 	var errs []error
-	if cfg.PublishTimeout < 0 {
-		errs = append(errs, errors.New("ingress: publish timeout must be positive"))
+	if err := ValidatePublishTimeout(cfg.PublishTimeout); err != nil {
+		errs = append(errs, fmt.Errorf("ingress: publish timeout %w", err))
 	}
 	if deps.Routes == nil {
 		errs = append(errs, errors.New("ingress: routes are required"))

@@ -117,8 +117,8 @@ func (v *values) encryptionKey() *payloadcrypto.Key {
 
 func (v *values) publishTimeout() time.Duration {
 	d := v.duration("BRIDGE_PUBLISH_TIMEOUT", false)
-	if d >= 15*time.Second {
-		v.problem("BRIDGE_PUBLISH_TIMEOUT", "must be below 15s: Svix stops waiting for an answer after 15s, got %s", d)
+	if err := ingress.ValidatePublishTimeout(d); err != nil {
+		v.problem("BRIDGE_PUBLISH_TIMEOUT", "%v", err)
 	}
 	return d
 }
