@@ -132,7 +132,9 @@ func (w *Watcher[T]) Poll() (reloaded bool, err error) {
 	w.files = files
 	if err != nil {
 		w.metrics.ConfigReload(w.cfg.Name, false)
-		w.log.Error().Err(err).Strs("changed", changed).
+		// The number of changed files, not their paths: a secret file's
+		// path is not logged (a secret typed in its place would be).
+		w.log.Error().Err(err).Int("changed_files", len(changed)).
 			Msg("configuration file changed but was refused; the previous values stay in use")
 		return false, err
 	}
@@ -141,7 +143,7 @@ func (w *Watcher[T]) Poll() (reloaded bool, err error) {
 		w.cfg.OnReload(v)
 	}
 	w.metrics.ConfigReload(w.cfg.Name, true)
-	w.log.Info().Strs("changed", changed).Msg("configuration file reloaded")
+	w.log.Info().Int("changed_files", len(changed)).Msg("configuration file reloaded")
 	return true, nil
 }
 
