@@ -7,14 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
-	svix "github.com/svix/svix-webhooks/go"
 
 	"github.com/engage-bridge/engage-bridge/internal/dedupe"
 	"github.com/engage-bridge/engage-bridge/internal/metrics"
@@ -117,23 +115,10 @@ func newTestHandler(t testing.TB, mutate func(*Config)) *testBridge {
 	return &testBridge{h: h, pub: pub, log: &logs}
 }
 
-// signed returns Svix headers for body, signed now.
+// signed returns Svix headers for body, signed now with testSecret.
 func signed(t testing.TB, id string, body []byte) http.Header {
 	t.Helper()
-	wh, err := svix.NewWebhook(testSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	sig, err := wh.Sign(id, now, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := http.Header{}
-	h.Set("svix-id", id)
-	h.Set("svix-timestamp", strconv.FormatInt(now.Unix(), 10))
-	h.Set("svix-signature", sig)
-	return h
+	return signedWith(t, testSecret, id, body)
 }
 
 func example(t testing.TB, eventType string) []byte {
