@@ -10,7 +10,7 @@ import (
 	"net/http/pprof"
 )
 
-// startProfiling serves net/http/pprof's CPU profile on
+// startProfiling serves net/http/pprof's CPU, allocation and heap profiles on
 // $BRIDGE_BENCH_PPROF_LISTEN (loopback only), in the benchmark's profiling
 // build alone (go build -tags benchprofile; bench/profile.sh). The product
 // build has no such listener (profile_off.go).
@@ -31,6 +31,8 @@ func startProfiling(getenv func(string) string, stderr io.Writer) (stop func()) 
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.Handle("/debug/pprof/allocs", pprof.Handler("allocs"))
+	mux.Handle("/debug/pprof/heap", pprof.Handler("heap"))
 	srv := &http.Server{Handler: mux}
 	go func() { _ = srv.Serve(ln) }()
 	return func() { _ = srv.Close() }
