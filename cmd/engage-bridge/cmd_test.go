@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/engage-bridge/engage-bridge/internal/faultnet"
 	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
 )
 
@@ -118,6 +120,7 @@ func TestVersionHelp(t *testing.T) {
 // embedded broker, the printed send command, and tail showing the record
 // on engage.contact.
 func TestDevSendTail(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	env := map[string]string{"BRIDGE_LISTEN": "127.0.0.1:0", "BRIDGE_ADMIN_LISTEN": "127.0.0.1:0"}
@@ -208,9 +211,12 @@ func TestSendEncryptAndWebhookHeaders(t *testing.T) {
 // with the same svix-id and a fresh signature until it lands.
 func TestSendRetries(t *testing.T) {
 	t.Parallel()
-	c := kafkatest.Cluster(t)
+	fn := faultnet.New()
+	c := kafkatest.Cluster(t, kfake.ListenFn(fn.Listen))
 	b := startBridge(t, c, map[string]string{"BRIDGE_PUBLISH_TIMEOUT": "300ms"}, true)
-	// Refuse the first two produce requests, as a broker in trouble would.
+	// Refuse the first two produce requests, as a broker in trouble would:
+	// no answer, and a second later the connection breaks (without that
+	// break, each would wait out the publisher's 10 s request timeout).
 	refused := 0
 	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
 		if refused == 2 {
@@ -218,6 +224,7 @@ func TestSendRetries(t *testing.T) {
 		}
 		refused++
 		c.KeepControl()
+		time.AfterFunc(time.Second, fn.CutAll)
 		return nil, nil, true
 	})
 	var out bytes.Buffer

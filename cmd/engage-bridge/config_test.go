@@ -343,6 +343,7 @@ func TestConfigLogStatesDedupeBound(t *testing.T) {
 // TestConfigLogStatesCompression: the start-up configuration line names
 // the producer's codec.
 func TestConfigLogStatesCompression(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	logConfig(newLogger(&out, "json", zerolog.InfoLevel), config{Compression: publisher.CompressionZstd})
 	var line map[string]any

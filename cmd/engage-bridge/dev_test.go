@@ -14,6 +14,7 @@ import (
 // TestDevNoColourThroughPipe is issue 14 defect 12d: dev's console logs
 // through a pipe (not a terminal) carry no escape codes.
 func TestDevNoColourThroughPipe(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	env := map[string]string{
 		"BRIDGE_LISTEN":        "127.0.0.1:0",

@@ -547,6 +547,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 // OTLP/HTTP collector, and the Kafka record carries the publish span's
 // traceparent.
 func TestTracingOTLP(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	spans := map[string]string{} // name -> trace id
 	service := ""
@@ -575,15 +576,22 @@ func TestTracingOTLP(t *testing.T) {
 		_, _ = w.Write(nil)
 	}))
 	defer collector.Close()
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
-	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
 
+	// The real binary: the exporter reads its OTEL_* settings from the
+	// process environment, which a parallel test must not change.
 	c := kafkatest.Cluster(t)
-	b := startBridge(t, c, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": collector.URL}, true)
-	if a := deliver(t, b.webhookURL(), e2eSecret, "msg_otlp", time.Now(), example(t, schemas.EventContactCreated), nil); a.status != 200 {
+	for _, topic := range routedTopics {
+		kafkatest.CreateTopic(t, c, topic, 1, nil)
+	}
+	p := startProcess(t, map[string]string{
+		"BRIDGE_KAFKA_BROKERS":        strings.Join(c.ListenAddrs(), ","),
+		"OTEL_EXPORTER_OTLP_ENDPOINT": collector.URL,
+		"OTEL_BSP_SCHEDULE_DELAY":     "50",
+	})
+	if a := deliver(t, p.webhook, e2eSecret, "msg_otlp", time.Now(), example(t, schemas.EventContactCreated), nil); a.status != 200 {
 		t.Fatalf("%+v", a)
 	}
-	recs := kafkatest.ReadAll(t, b.brokers, 1, 10*time.Second, "engage.contact")
+	recs := kafkatest.ReadAll(t, c.ListenAddrs(), 1, 10*time.Second, "engage.contact")
 	if len(recs) != 1 {
 		t.Fatalf("%d records", len(recs))
 	}

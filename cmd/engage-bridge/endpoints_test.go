@@ -66,6 +66,7 @@ func multiEnv(file string) map[string]string {
 }
 
 func TestEndpointsEndToEnd(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	b := startBridge(t, c, multiEnv(endpointsDir(t)), true)
 	urlA, urlB := b.webhookBase()+"/webhooks/engage/brand-a", b.webhookBase()+"/webhooks/engage/brand-b"
@@ -136,6 +137,7 @@ func TestEndpointsEndToEnd(t *testing.T) {
 // TestEndpointsTopicsUnion: topics creates brand-b's own topic next to the
 // global table's, and readiness waits for all of them.
 func TestEndpointsTopicsUnion(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	file := endpointsDir(t)
 	var out, errOut bytes.Buffer
@@ -153,6 +155,7 @@ func TestEndpointsTopicsUnion(t *testing.T) {
 }
 
 func TestEndpointsFileConflicts(t *testing.T) {
+	t.Parallel()
 	file := endpointsDir(t)
 	env := map[string]string{
 		"BRIDGE_ENDPOINTS_FILE": file, "BRIDGE_WEBHOOK_PATH": "/x", "BRIDGE_SIGNING_SECRETS": e2eSecret,
@@ -196,6 +199,7 @@ func eventually(t *testing.T, what string, check func() bool) {
 // signing-secrets file and key file on disk: each change takes effect in
 // the same process, and a broken change keeps the previous values.
 func TestRotationWithoutRestart(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	for _, topic := range routedTopics {
 		kafkatest.CreateTopic(t, c, topic, 1, nil)
@@ -283,6 +287,7 @@ func TestRotationWithoutRestart(t *testing.T) {
 // rotates without a restart; adding an endpoint is logged as needing one
 // and the running set stays.
 func TestEndpointsFileReload(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	file := endpointsDir(t)
 	dir := filepath.Dir(file)
@@ -325,6 +330,7 @@ func TestEndpointsFileReload(t *testing.T) {
 // delivery; once brand-b's key is in the endpoints file, redrive decrypts
 // it with that key and routes it by brand-b's own table.
 func TestEndpointsRedrive(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	file := endpointsDir(t)
 	b := startBridge(t, c, multiEnv(file), true)
@@ -361,6 +367,7 @@ func TestEndpointsRedrive(t *testing.T) {
 // and none named default, redrive leaves it dead-lettered and says why,
 // until --endpoint names one.
 func TestEndpointsRedriveWithoutHeader(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	for _, topic := range append(slices.Clone(routedTopics), brandBTopic) {
 		kafkatest.CreateTopic(t, c, topic, 1, nil)
@@ -410,6 +417,7 @@ func TestEndpointsRedriveWithoutHeader(t *testing.T) {
 // TestEndpointsReadiness: /readyz waits for the topics of every endpoint's
 // table, brand-b's own included.
 func TestEndpointsReadiness(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	for _, topic := range routedTopics {
 		kafkatest.CreateTopic(t, c, topic, 1, nil)

@@ -221,6 +221,7 @@ func faultCluster(t *testing.T) (*kfake.Cluster, *faultnet.Net) {
 // TestFaultBrokerDown: the broker drops every connection for 3 seconds in
 // the middle of the load, then comes back.
 func TestFaultBrokerDown(t *testing.T) {
+	t.Parallel()
 	c, fn := faultCluster(t)
 	b := startBridge(t, c, map[string]string{"BRIDGE_PUBLISH_TIMEOUT": "2s"}, true)
 	l := newFaultLoad(t, "broker down 3s", b.webhookURL)
@@ -234,6 +235,7 @@ func TestFaultBrokerDown(t *testing.T) {
 // TestFaultBrokerSlow: for 3 seconds every request to the broker is
 // delayed beyond BRIDGE_PUBLISH_TIMEOUT, then the delay goes.
 func TestFaultBrokerSlow(t *testing.T) {
+	t.Parallel()
 	c, fn := faultCluster(t)
 	b := startBridge(t, c, map[string]string{"BRIDGE_PUBLISH_TIMEOUT": "1s"}, true)
 	l := newFaultLoad(t, "broker slower than the publish timeout for 3s", b.webhookURL)
@@ -248,6 +250,7 @@ func TestFaultBrokerSlow(t *testing.T) {
 // NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS or REQUEST_TIMED_OUT, or
 // have their connection reset before an answer.
 func TestFaultProduceErrors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		code int16 // 0: reset the connection instead
@@ -258,6 +261,7 @@ func TestFaultProduceErrors(t *testing.T) {
 		{"connection reset mid-request", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			c, _ := faultCluster(t)
 			b := startBridge(t, c, map[string]string{"BRIDGE_PUBLISH_TIMEOUT": "2s"}, true)
 			var on atomic.Bool
@@ -292,6 +296,7 @@ func TestFaultProduceErrors(t *testing.T) {
 // the bridge waits for Kafka (the broker is slowed so that the wait is
 // long enough); Svix sees a failed attempt and retries.
 func TestFaultClientDisconnects(t *testing.T) {
+	t.Parallel()
 	c, fn := faultCluster(t)
 	b := startBridge(t, c, nil, true)
 	fn.SetLatency(30 * time.Millisecond)
@@ -313,6 +318,7 @@ func TestFaultClientDisconnects(t *testing.T) {
 // TestFaultRestart: SIGTERM to the real binary in the middle of the load,
 // then a new process on the same port, as an orchestrator does.
 func TestFaultRestart(t *testing.T) {
+	t.Parallel()
 	c, _ := faultCluster(t)
 	for _, topic := range routedTopics {
 		kafkatest.CreateTopic(t, c, topic, 3, nil)

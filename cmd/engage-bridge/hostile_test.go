@@ -55,6 +55,7 @@ const (
 // all at once. The bridge must keep answering signed deliveries, publish
 // nothing unsigned, and stay under the memory bound.
 func TestHostileLoad(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("hostile load: skipped with -short")
 	}
@@ -131,23 +132,23 @@ func TestHostileLoad(t *testing.T) {
 			}
 		}()
 	}
-	// 256 concurrent signed 1 MiB bodies, each sent 3 times over.
+	// 256 concurrent signed 1 MiB bodies: with the slow-loris clients they
+	// take more than every in-flight slot at once, the most the bound lets
+	// the bridge hold. More rounds would hold no more at a time.
 	var bigWG sync.WaitGroup
 	for g := range 256 {
 		bigWG.Add(1)
 		go func() {
 			defer bigWG.Done()
 			client := &http.Client{Timeout: 30 * time.Second}
-			for i := range 3 {
-				o := post(client, p.webhook, fmt.Sprintf("msg_big_%03d_%d", g, i), big)
-				switch {
-				case o.err != nil:
-					bigErr.Add(1)
-				case o.status == 200:
-					bigOK.Add(1)
-				default:
-					bigNon.Add(1)
-				}
+			o := post(client, p.webhook, fmt.Sprintf("msg_big_%03d", g), big)
+			switch {
+			case o.err != nil:
+				bigErr.Add(1)
+			case o.status == 200:
+				bigOK.Add(1)
+			default:
+				bigNon.Add(1)
 			}
 		}()
 	}

@@ -23,6 +23,8 @@ import (
 // reached Kafka: every 2xx is a record with its own svix-id, keyed by a
 // random contactId.
 func TestSendLoad(t *testing.T) {
+	// Not parallel: it asserts request counts per second of load, which
+	// the CPU other tests take would make flaky; serial tests run alone.
 	c := kafkatest.Cluster(t)
 	b := startBridge(t, c, nil, true)
 	env := envOf(map[string]string{"BRIDGE_SIGNING_SECRETS": e2eSecret, "BRIDGE_ENCRYPTION_KEY": e2eKey})
@@ -91,6 +93,7 @@ func TestSendLoad(t *testing.T) {
 // compressor per request: that cost Benthos 4-5 times its throughput in
 // our benchmark (docs/performance.md#the-load-generator).
 func TestSendLoadRequestShape(t *testing.T) {
+	t.Parallel()
 	type shape struct {
 		AcceptEncoding   string
 		Expect           string
@@ -125,6 +128,7 @@ func TestSendLoadRequestShape(t *testing.T) {
 // non-2xx answer and every request without an answer is an error, and a
 // load without any 2xx answer fails.
 func TestSendLoadCountsErrors(t *testing.T) {
+	t.Parallel()
 	var n atomic.Int64
 	halfFailing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)

@@ -64,6 +64,7 @@ func TestTopicsCommand(t *testing.T) {
 // would make the broker recompress every batch). Setting
 // BRIDGE_KAFKA_COMPRESSION does not change that.
 func TestTopicsLeaveCompressionToBroker(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Cluster(t)
 	var mu sync.Mutex
 	configs := map[string][]string{} // topic → config names it was created with
@@ -313,6 +314,7 @@ func waitMembers(t *testing.T, env map[string]string, group string) {
 // svix-id with a fresh timestamp and a signature valid for it, on Svix's
 // schedule compressed by --fast-retries, until a 2xx.
 func TestSendRetryAttempts(t *testing.T) {
+	t.Parallel()
 	type attempt struct {
 		at          time.Time
 		id, ts, sig string

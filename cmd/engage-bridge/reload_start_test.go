@@ -13,6 +13,7 @@ import (
 // what the handler was built from: a change between the two start-up reads
 // rotates the secrets and logs what needs a restart.
 func TestStartEndpointsReconcile(t *testing.T) {
+	t.Parallel()
 	oldS, err := ingress.ParseSecrets([]string{e2eSecret})
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,7 +34,22 @@ var (
 	binDir  string
 )
 
+// defaultParallel is how many parallel tests run at once unless
+// -test.parallel is given. These tests mostly wait (on the real binary, on
+// brokers, on timers and server timeouts) rather than compute, so more of
+// them than GOMAXPROCS, go test's default, keep a small machine busy.
+const defaultParallel = "8"
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		if err := flag.Set("test.parallel", defaultParallel); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	}
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)
@@ -156,6 +172,7 @@ func post(client *http.Client, url, id string, body []byte) outcome {
 // every other delivery got a non-2xx answer or a failed connection; the
 // requests in flight at the signal were finished, not cut.
 func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
 	fn := faultnet.New()
 	c := kafkatest.Cluster(t, kfake.ListenFn(fn.Listen))
 	for _, topic := range routedTopics {

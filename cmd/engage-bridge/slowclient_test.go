@@ -20,6 +20,9 @@ import (
 // in-flight slots they held come back, signed deliveries keep being
 // answered, and nothing of theirs is published.
 func TestSlowClients(t *testing.T) {
+	// Not parallel: it asserts how soon server timeouts of 0.5-1.5 s cut
+	// connections, which the CPU other tests take would make flaky; serial
+	// tests run alone.
 	c := kafkatest.Cluster(t)
 	b := startBridgeWith(t, c, map[string]string{"BRIDGE_MAX_IN_FLIGHT": "2"}, true, func(cfg *config) {
 		cfg.Timeouts = serverTimeouts{ReadHeader: 500 * time.Millisecond, Read: 1500 * time.Millisecond, Write: 5 * time.Second, Idle: time.Second}
@@ -74,7 +77,9 @@ func TestSlowClients(t *testing.T) {
 			_, _ = conn.Write(body[:1])
 			stuck = append(stuck, conn)
 		}
-		time.Sleep(200 * time.Millisecond)
+		eventually(t, "both slots held", func() bool {
+			return metricValue(t, b.adminURL(), "engage_bridge_in_flight_requests") == 2
+		})
 		if a := deliver(t, b.webhookURL(), e2eSecret, "msg_while_full", time.Now(), body, nil); a.status != 429 || a.retryAfter == "" {
 			t.Errorf("with both slots held: %+v, want 429 with Retry-After", a)
 		}
