@@ -30,6 +30,19 @@ if [ ! -x bench/.bin/vegeta ] || [ "$(cat bench/.bin/vegeta.version 2>/dev/null)
   echo "$vegeta_version" > bench/.bin/vegeta.version
 fi
 go build -o bench/.bin/runner ./bench/runner
-out="bench/results/$(date -u +%Y%m%dT%H%M%SZ).json"
-bench/.bin/runner -bin bench/.bin -out "$out" "$@"
-echo "results: $out" >&2
+# Every result as JSON, and the report with the machine it ran on as
+# Markdown, side by side; docs/performance.md quotes a committed copy
+# (docs/results/).
+stamp="bench/results/$(date -u +%Y%m%dT%H%M%SZ)"
+{
+  echo "# bench/run.sh $*"
+  echo
+  echo "- started: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+  echo "- machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(awk '/^MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r), $(go env GOVERSION)"
+  echo "- load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo
+} > "$stamp.md"
+bench/.bin/runner -bin bench/.bin -out "$stamp.json" "$@" | tee -a "$stamp.md"
+echo "- load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$stamp.md"
+echo "results: $stamp.json, report: $stamp.md" >&2
