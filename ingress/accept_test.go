@@ -62,8 +62,18 @@ func (p *fakePublisher) publish(ctx context.Context, m publisher.Message) (publi
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.msgs = append(p.msgs, m)
+	p.msgs = append(p.msgs, stored(m))
 	return publisher.Ack{Partition: 2, Offset: int64(len(p.msgs) - 1)}, nil
+}
+
+// stored is m as a broker keeps it: a copy of every byte, since the body
+// and the header values go back to their pools once done is called.
+func stored(m publisher.Message) publisher.Message {
+	c := publisher.Message{Topic: m.Topic, Key: bytes.Clone(m.Key), Value: bytes.Clone(m.Value)}
+	for _, h := range m.Headers {
+		c.Headers = append(c.Headers, publisher.Header{Key: h.Key, Value: bytes.Clone(h.Value)})
+	}
+	return c
 }
 
 func (p *fakePublisher) published() []publisher.Message {
@@ -547,7 +557,7 @@ func BenchmarkBuildRecord(b *testing.B) {
 	d, env, contactID := recordInputs(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		if h := eventHeaders(d, &env, contactID, DefaultEndpoint, false); len(h) < 10 {
+		if h := eventHeaders(&headerBuilder{}, d, &env, contactID, DefaultEndpoint, false); len(h) < 10 {
 			b.Fatal(len(h))
 		}
 	}

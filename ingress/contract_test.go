@@ -177,7 +177,7 @@ func TestContractRecordHeaderOrder(t *testing.T) {
 		anchor  string
 		headers []publisher.Header
 	}{
-		{"event-record", eventHeaders(d, &env, "c1", DefaultEndpoint, true)},
+		{"event-record", eventHeaders(&headerBuilder{}, d, &env, "c1", DefaultEndpoint, true)},
 		{"dead-letter-record", deadLetterHeaders(d, DLQMissingContactID, schemas.ErrMissingContactID, env.EventType, env.Tenant, DefaultEndpoint)},
 	} {
 		var written []string

@@ -72,8 +72,10 @@ func (p *Processor) Process(ctx context.Context, d Delivery, body []byte, releas
 		return res, nil
 	}
 
-	msg, err := p.eventRecord(ctx, d, body, &res)
+	hb := p.builders.get()
+	msg, err := p.eventRecord(ctx, d, body, hb, &res)
 	if err != nil {
+		p.builders.put(hb)
 		reason, ok := deadLetterReason(err)
 		if !ok {
 			release()
@@ -96,6 +98,7 @@ func (p *Processor) Process(ctx context.Context, d Delivery, body []byte, releas
 			}
 		}
 		release()
+		p.builders.put(hb)
 	})
 	if err != nil {
 		return res, err
@@ -104,9 +107,10 @@ func (p *Processor) Process(ctx context.Context, d Delivery, body []byte, releas
 	return res, nil
 }
 
-// eventRecord builds the Kafka record of a usable delivery, or returns why
-// the delivery is unusable. It fills res with what the log may show.
-func (p *Processor) eventRecord(ctx context.Context, d Delivery, body []byte, res *Result) (publisher.Message, error) {
+// eventRecord builds the Kafka record of a usable delivery, its headers in
+// hb, or returns why the delivery is unusable. It fills res with what the
+// log may show.
+func (p *Processor) eventRecord(ctx context.Context, d Delivery, body []byte, hb *headerBuilder, res *Result) (publisher.Message, error) {
 	env, err := schemas.ParseEnvelope(body)
 	res.EventType, res.Tenant = env.EventType, env.Tenant // known even for payload errors
 	if err != nil {
@@ -167,7 +171,7 @@ func (p *Processor) eventRecord(ctx context.Context, d Delivery, body []byte, re
 		Topic:   topic,
 		Key:     []byte(contactID),
 		Value:   value,
-		Headers: eventHeaders(d, &env, contactID, p.endpoint, res.SchemaDrift),
+		Headers: eventHeaders(hb, d, &env, contactID, p.endpoint, res.SchemaDrift),
 	}, nil
 }
 

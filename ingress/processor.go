@@ -35,6 +35,7 @@ type Processor struct {
 	// staticTopics bounds the topic metric label: templated topics of
 	// undocumented event types count as "other".
 	staticTopics map[string]bool
+	builders     *builderPool // event records' header builders
 }
 
 // NewProcessor returns the Processor of the endpoint named DefaultEndpoint.
@@ -71,6 +72,7 @@ func NewProcessor(cfg Config, deps Deps) (*Processor, error) {
 		metrics:        deps.Metrics,
 		schemas:        deps.Schemas,
 		tracer:         deps.Tracer,
+		builders:       &builderPool{},
 	}
 	p.staticTopics = staticTopics(p.routes)
 	return p, nil
@@ -141,7 +143,9 @@ type Result struct {
 // anything: redrive's dry run.
 func (p *Processor) Plan(ctx context.Context, d Delivery, body []byte) Result {
 	res := Result{SvixID: d.ID}
-	msg, err := p.eventRecord(ctx, d, body, &res)
+	hb := p.builders.get()
+	defer p.builders.put(hb)
+	msg, err := p.eventRecord(ctx, d, body, hb, &res)
 	if err != nil {
 		res.Outcome, res.Topic = DeadLettered, p.routes.DeadLetter()
 		res.Reason, _ = deadLetterReason(err)

@@ -251,3 +251,65 @@ func counters(t *testing.T, b *testBridge, name, label string) map[string]float6
 	}
 	return out
 }
+
+// holdingPublisher acknowledges every record at once but hands it back only
+// when told to, as the publisher does with a record whose produce request
+// is still unanswered.
+type holdingPublisher struct {
+	mu   sync.Mutex
+	held []heldRecord
+}
+
+type heldRecord struct {
+	msg  publisher.Message
+	done func(publisher.Ack, error)
+}
+
+func (h *holdingPublisher) Publish(_ context.Context, m publisher.Message, done func(publisher.Ack, error)) (publisher.Ack, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.held = append(h.held, heldRecord{m, done})
+	return publisher.Ack{}, nil
+}
+
+// TestHeaderBuildersRecycledOnlyWhenHandedBack: a record's headers are laid
+// out in a pooled builder, which goes back to the pool when the publisher
+// hands the record back, not when Process returns. Records the publisher
+// still holds keep their own headers while many more go through.
+func TestHeaderBuildersRecycledOnlyWhenHandedBack(t *testing.T) {
+	b := newTestHandler(t, nil)
+	pub := &holdingPublisher{}
+	b.h.proc0().pub = pub
+	body := example(t, schemas.EventContactUpdated)
+	svixID := func(m publisher.Message) string {
+		for _, h := range m.Headers {
+			if h.Key == schemas.RecordSvixID {
+				return string(h.Value)
+			}
+		}
+		return ""
+	}
+	const kept = 20
+	for i := range 200 {
+		id := fmt.Sprintf("msg_held_%03d", i)
+		if res, err := b.h.Accept(context.Background(), signed(t, id, body), body, nil); err != nil || res.Outcome != Published {
+			t.Fatal(res, err)
+		}
+		// Hand back every record but the first kept ones at once: their
+		// builders go back to the pool and are reused by the next.
+		if i >= kept {
+			pub.mu.Lock()
+			r := pub.held[len(pub.held)-1]
+			pub.mu.Unlock()
+			if got := svixID(r.msg); got != id {
+				t.Fatalf("record %d: svix-id header %q, want %q", i, got, id)
+			}
+			r.done(publisher.Ack{}, nil)
+		}
+	}
+	for i, r := range pub.held[:kept] {
+		if got, want := svixID(r.msg), fmt.Sprintf("msg_held_%03d", i); got != want {
+			t.Errorf("held record %d: svix-id header %q, want %q: its builder was reused while the publisher held it", i, got, want)
+		}
+	}
+}
