@@ -144,6 +144,8 @@ type Publisher struct {
 	queues  map[partitionKey]*queue
 	senders map[int32]*sender // by broker id
 	running sync.WaitGroup
+
+	buffers sync.Pool // *requestBuffers of answered produce requests
 }
 
 // conn is a kafka-go transport and the client over it. The transport
