@@ -210,10 +210,8 @@ func (p *Processor) publish(ctx context.Context, msg publisher.Message, res *Res
 	return p.publishTraced(ctx, msg, res, done)
 }
 
-// publishTraced is publish inside a producer span. Apart from publish, so
-// that its frame does not weigh on every request's stack when tracing is
-// publishWithTimeout hands the record to the publisher within the publish timeout and
-// counts the outcome. A sender that left (its request's context ended) is
+// publishWithTimeout hands the record to the publisher within the publish
+// timeout and counts the outcome. A sender that left (its request's context ended) is
 // not a Kafka fault: ErrClientClosed, whatever the publisher said.
 func (p *Processor) publishWithTimeout(ctx context.Context, msg publisher.Message, res *Result, done func(publisher.Ack, error)) error {
 	request := ctx
