@@ -55,7 +55,10 @@ func (bp *builderPool) get() *headerBuilder {
 
 // put takes b back once nothing reads its headers any more.
 func (bp *builderPool) put(b *headerBuilder) {
-	b.buf = nil // a grown buffer goes with the record; the inline one stays
+	// A grown buffer goes with the record, and so do the values sliced
+	// from it; the inline buffer stays.
+	b.buf = nil
+	clear(b.headers[:])
 	bp.pool.Put(b)
 }
 
