@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -96,4 +97,25 @@ func TestPooledBuffersNeverReadAgain(t *testing.T) {
 		}
 	}
 	t.Logf("%d records published, %d acknowledged in time, %d produce requests", len(records), acked.Load(), n.Load())
+}
+
+// TestPooledBuffersBounded: what the pool keeps is bounded in bytes, in
+// records and in headers, so that one request of many or large records
+// does not stay in memory for the next.
+func TestPooledBuffersBounded(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		b    requestBuffers
+		want bool
+	}{
+		{"a usual request", requestBuffers{data: make([]byte, 0, 64<<10), records: make([]kafka.Record, 0, 64), headers: make([]kafka.Header, 0, 704)}, true},
+		{"at every bound", requestBuffers{data: make([]byte, 0, maxPooledData), records: make([]kafka.Record, 0, maxPooledRecords), headers: make([]kafka.Header, 0, maxPooledHeaders)}, true},
+		{"large records", requestBuffers{data: make([]byte, 0, maxPooledData+1)}, false},
+		{"many empty records", requestBuffers{records: make([]kafka.Record, 0, maxPooledRecords+1)}, false},
+		{"many headers", requestBuffers{headers: make([]kafka.Header, 0, maxPooledHeaders+1)}, false},
+	} {
+		if got := poolable(&tc.b); got != tc.want {
+			t.Errorf("%s: poolable = %v, want %v", tc.name, got, tc.want)
+		}
+	}
 }

@@ -571,7 +571,8 @@ func (p *Publisher) produce(batches []batch) (offsets []int64, errs []error, who
 		}
 		return offsets, errs, true
 	}
-	p.recycle(&requestBuffers{data: data, records: records, headers: headers})
+	bufs.data, bufs.records, bufs.headers = data, records, headers
+	p.recycle(bufs)
 	res, ok := m.(*produce.Response)
 	for i, b := range batches {
 		errs[i] = errNoAnswer
@@ -601,9 +602,13 @@ type requestBuffers struct {
 	headers []kafka.Header
 }
 
-// maxPooledData bounds what the pool keeps: a request of large records
-// leaves its buffer to the collector rather than hold it for the next.
-const maxPooledData = 256 << 10
+// What the pool keeps is bounded: a request of large or many records
+// leaves its buffers to the collector rather than hold them for the next.
+const (
+	maxPooledData    = 256 << 10
+	maxPooledRecords = 1024
+	maxPooledHeaders = 16 * maxPooledRecords
+)
 
 func (p *Publisher) requestBuffers() *requestBuffers {
 	if b, ok := p.buffers.Get().(*requestBuffers); ok {
@@ -617,7 +622,7 @@ func (p *Publisher) requestBuffers() *requestBuffers {
 // all, it would find no other record's content; records and headers are
 // cleared so that the pool holds no reference to kafka-go's readers.
 func (p *Publisher) recycle(b *requestBuffers) {
-	if cap(b.data) > maxPooledData {
+	if !poolable(b) {
 		return
 	}
 	clear(b.data)
@@ -625,6 +630,11 @@ func (p *Publisher) recycle(b *requestBuffers) {
 	clear(b.headers)
 	b.data, b.records, b.headers = b.data[:0], b.records[:0], b.headers[:0]
 	p.buffers.Put(b)
+}
+
+// poolable reports whether b is small enough to keep for the next request.
+func poolable(b *requestBuffers) bool {
+	return cap(b.data) <= maxPooledData && cap(b.records) <= maxPooledRecords && cap(b.headers) <= maxPooledHeaders
 }
 
 func kafkaError(code int16, message string) error {
