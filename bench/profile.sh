@@ -15,12 +15,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 conc=64 secs=10 encrypt=()
+usage() { echo "usage: bench/profile.sh [-c concurrency] [-s seconds] [-encrypt]" >&2; exit 2; }
+positive() { [[ "${1:-}" =~ ^[1-9][0-9]*$ ]] || { echo "bench/profile.sh: $2 wants a positive whole number, not '${1:-}'" >&2; usage; }; }
 while [ $# -gt 0 ]; do
   case "$1" in
-    -c) conc=$2; shift 2 ;;
-    -s) secs=$2; shift 2 ;;
+    -c) positive "${2:-}" -c; conc=$2; shift 2 ;;
+    -s) positive "${2:-}" -s; secs=$2; shift 2 ;;
     -encrypt) encrypt=(--encrypt --encryption-key BenchOnlyInsecureEngageBridgeKey); shift ;;
-    *) echo "usage: bench/profile.sh [-c concurrency] [-s seconds] [-encrypt]" >&2; exit 2 ;;
+    *) usage ;;
   esac
 done
 secret=whsec_ZW5nYWdlLWJyaWRnZS1iZW5jaC1zZWNyZXQ=

@@ -35,7 +35,7 @@ go build -o bench/.bin/runner ./bench/runner
 # (docs/results/).
 stamp="bench/results/$(date -u +%Y%m%dT%H%M%SZ)"
 {
-  echo "# bench/run.sh $*"
+  echo "# bench/run.sh$(printf ' %q' "$@")"
   echo
   echo "- started: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
