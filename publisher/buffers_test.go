@@ -14,7 +14,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/engage-bridge/engage-bridge/internal/kafkaconn"
 	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
 )
 
@@ -32,19 +31,7 @@ import (
 func TestPooledBuffersNeverReadAgain(t *testing.T) {
 	c := kafkatest.Cluster(t, kfake.SleepOutOfOrder())
 	kafkatest.CreateTopic(t, c, "t", 3, nil)
-	p, err := New(Config{Conn: kafkaconn.Config{Brokers: c.ListenAddrs()}, RequestTimeout: 100 * time.Millisecond}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	release := make(chan struct{})
-	var once sync.Once
-	releaseAll := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(func() {
-		releaseAll()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = p.Close(ctx)
-	})
+	p, release, releaseAll := heldPublisher(t, c, 100*time.Millisecond, zerolog.Nop())
 	var n atomic.Int32
 	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()

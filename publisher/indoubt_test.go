@@ -18,6 +18,28 @@ import (
 	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
 )
 
+// heldPublisher is a publisher against c whose produce requests give up
+// after requestTimeout, with a channel that the test's held produce
+// requests wait on: releaseAll closes it, at the latest when the test ends,
+// before the publisher is closed.
+func heldPublisher(t *testing.T, c *kfake.Cluster, requestTimeout time.Duration, log zerolog.Logger) (p *Publisher, release <-chan struct{}, releaseAll func()) {
+	t.Helper()
+	p, err := New(Config{Conn: kafkaconn.Config{Brokers: c.ListenAddrs()}, RequestTimeout: requestTimeout}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan struct{})
+	var once sync.Once
+	releaseAll = func() { once.Do(func() { close(ch) }) }
+	t.Cleanup(func() {
+		releaseAll()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = p.Close(ctx)
+	})
+	return p, ch, releaseAll
+}
+
 // TestInDoubtRecordResentThenBounded: a broker that holds every produce
 // request past RequestTimeout. The record's caller left before the first
 // round trip ended, yet the record is in doubt (the broker may still
@@ -30,19 +52,7 @@ func TestInDoubtRecordResentThenBounded(t *testing.T) {
 	kafkatest.CreateTopic(t, c, "t", 1, nil)
 	const requestTimeout = 100 * time.Millisecond
 	var logs bytes.Buffer
-	p, err := New(Config{Conn: kafkaconn.Config{Brokers: c.ListenAddrs()}, RequestTimeout: requestTimeout}, zerolog.New(zerolog.SyncWriter(&logs)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	release := make(chan struct{})
-	var once sync.Once
-	releaseAll := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(func() {
-		releaseAll()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = p.Close(ctx)
-	})
+	p, release, releaseAll := heldPublisher(t, c, requestTimeout, zerolog.New(zerolog.SyncWriter(&logs)))
 	if _, err := publish(t, p, Message{Topic: "t", Key: []byte("k"), Value: []byte("first")}, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +68,7 @@ func TestInDoubtRecordResentThenBounded(t *testing.T) {
 		return nil, nil, false
 	})
 	done := make(chan error, 1)
+	var err error
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout/2)
 	defer cancel()
 	if _, err := p.Publish(ctx, Message{Topic: "t", Key: []byte("k"), Value: []byte("older")}, func(_ Ack, err error) { done <- err }); !errors.Is(err, ErrUnavailable) {
