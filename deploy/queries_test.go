@@ -320,14 +320,14 @@ func seriesStorage(t *testing.T, p parser.Parser, text string) storage.Queryable
 	}
 	return &storage.MockQueryable{MockQuerier: &storage.MockQuerier{
 		SelectMockFunction: func(_ bool, _ *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
-			var set seriesSet
+			set := &seriesSet{i: -1}
 			for _, s := range all {
 				if matchesAll(s.Labels(), ms) {
-					set = append(set, s)
+					set.series = append(set.series, s)
 				}
 			}
-			slices.SortFunc(set, func(a, b storage.Series) int { return labels.Compare(a.Labels(), b.Labels()) })
-			return &set
+			slices.SortFunc(set.series, func(a, b storage.Series) int { return labels.Compare(a.Labels(), b.Labels()) })
+			return set
 		},
 	}}
 }
@@ -341,20 +341,15 @@ func matchesAll(lset labels.Labels, ms []*labels.Matcher) bool {
 	return true
 }
 
-// seriesSet is a storage.SeriesSet over a sorted slice: Next drops the
-// series At returned.
-type seriesSet []storage.Series
-
-func (s *seriesSet) Next() bool {
-	if len(*s) == 0 {
-		return false
-	}
-	if (*s)[0] == nil {
-		*s = (*s)[1:]
-	}
-	return len(*s) > 0
+// seriesSet is a storage.SeriesSet over a sorted slice; i is the series
+// At returns, -1 before the first Next.
+type seriesSet struct {
+	series []storage.Series
+	i      int
 }
-func (s *seriesSet) At() storage.Series              { r := (*s)[0]; (*s)[0] = nil; return r }
+
+func (s *seriesSet) Next() bool                      { s.i++; return s.i < len(s.series) }
+func (s *seriesSet) At() storage.Series              { return s.series[s.i] }
 func (*seriesSet) Err() error                        { return nil }
 func (*seriesSet) Warnings() annotations.Annotations { return nil }
 

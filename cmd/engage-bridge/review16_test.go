@@ -72,24 +72,26 @@ func TestReview16_RotationBetweenStartReadsIsLost(t *testing.T) {
 	// Svix/kubelet rotates the secret now, before watchers() runs.
 	must(os.WriteFile(secrets, []byte(e2eSecret2+"\n"), 0o600))
 
-	runs, err := watchers(config{EndpointsFile: file}, h, zerolog.Nop(), m)
-	must(err)
+	// Five seconds: two polls at the 2 s default interval.
+	if w := signedWithinRotation(t, config{EndpointsFile: file}, h, m, "/a", "msg_r16"); w.Code == http.StatusUnauthorized {
+		t.Fatalf("the secret file holds only the new secret, yet a delivery signed with it is %d %s five seconds later: the rotation made between the two start-up reads is never applied", w.Code, w.Body.String())
+	}
+}
+
+// signedWithinRotation starts the file watchers of cfg on h, then posts a
+// delivery signed with e2eSecret2 (the rotated-in secret) until it is not
+// refused as unsigned or 5 s have passed, and returns the last answer.
+func signedWithinRotation(t *testing.T, cfg config, h *ingress.Handler, m *metrics.Metrics, path, id string) *httptest.ResponseRecorder {
+	t.Helper()
+	runs, err := watchers(cfg, h, zerolog.Nop(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, r := range runs {
 		go r(ctx)
 	}
-	// Five seconds: two polls at the 2 s default interval.
-	if w := signedWithinRotation(ctx, t, h, "/a", "msg_r16"); w.Code == http.StatusUnauthorized {
-		t.Fatalf("the secret file holds only the new secret, yet a delivery signed with it is %d %s five seconds later: the rotation made between the two start-up reads is never applied", w.Code, w.Body.String())
-	}
-}
-
-// signedWithinRotation posts a delivery signed with e2eSecret2 (the
-// rotated-in secret) to the handler until it is not refused as unsigned
-// or ctx ends, and returns the last answer.
-func signedWithinRotation(ctx context.Context, t *testing.T, h *ingress.Handler, path, id string) *httptest.ResponseRecorder {
-	t.Helper()
 	body, _ := schemas.Example(schemas.EventContactUpdated)
 	wh, err := svix.NewWebhook(e2eSecret2)
 	if err != nil {
@@ -145,14 +147,7 @@ func TestReview16_SingleRotationBetweenStartReadsIsLost(t *testing.T) {
 
 	must(os.WriteFile(secrets, []byte(e2eSecret2+"\n"), 0o600))
 
-	runs, err := watchers(config{Ingress: icfg, Files: secretFiles{SigningSecrets: secrets}}, h, zerolog.Nop(), m)
-	must(err)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, r := range runs {
-		go r(ctx)
-	}
-	if w := signedWithinRotation(ctx, t, h, "/webhooks/engage", "msg_r16s"); w.Code == http.StatusUnauthorized {
+	if w := signedWithinRotation(t, config{Ingress: icfg, Files: secretFiles{SigningSecrets: secrets}}, h, m, "/webhooks/engage", "msg_r16s"); w.Code == http.StatusUnauthorized {
 		t.Fatalf("BRIDGE_SIGNING_SECRETS_FILE holds only the new secret, yet a delivery signed with it is %d %s five seconds later", w.Code, w.Body.String())
 	}
 }
