@@ -17,6 +17,7 @@ import (
 
 	svix "github.com/svix/svix-webhooks/go"
 
+	"github.com/engage-bridge/engage-bridge/internal/buildtest"
 	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
 	"github.com/engage-bridge/engage-bridge/router"
 	"github.com/engage-bridge/engage-bridge/schemas"
@@ -40,10 +41,8 @@ func startBridge(t *testing.T) (webhook, admin, bin string) {
 	t.Helper()
 	bin = filepath.Join(t.TempDir(), "engage-bridge")
 	// Built in the product's own module, with its go.mod, as released.
-	build := exec.Command("go", "build", "-o", bin, "./cmd/engage-bridge")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if err := buildtest.Build("..", bin, "./cmd/engage-bridge"); err != nil {
+		t.Fatal(err)
 	}
 
 	c := kafkatest.Cluster(t)

@@ -588,6 +588,7 @@ func TestTracingOTLP(t *testing.T) {
 		"OTEL_EXPORTER_OTLP_ENDPOINT": collector.URL,
 		"OTEL_BSP_SCHEDULE_DELAY":     "50",
 	})
+	waitReady(t, p, 15*time.Second)
 	if a := deliver(t, p.webhook, e2eSecret, "msg_otlp", time.Now(), example(t, schemas.EventContactCreated), nil); a.status != 200 {
 		t.Fatalf("%+v", a)
 	}

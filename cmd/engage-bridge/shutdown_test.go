@@ -23,6 +23,7 @@ import (
 	svix "github.com/svix/svix-webhooks/go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/engage-bridge/engage-bridge/internal/buildtest"
 	"github.com/engage-bridge/engage-bridge/internal/faultnet"
 	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
 )
@@ -65,10 +66,7 @@ func binary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "engage-bridge")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
+		binErr = buildtest.Build("", binPath, ".")
 	})
 	if binErr != nil {
 		t.Fatal(binErr)

@@ -30,21 +30,25 @@ func readyz(t *testing.T, b *testBridge, want int, limit time.Duration) answer {
 // TestDefect1ReadyzNeverCreatesTopics (issue 14, defect 1): on a cluster
 // with auto.create.topics.enable, the first /readyz check created every
 // routed topic with the broker's defaults and then said ready. After
-// /readyz has been polled for 10 s with no topics, none exists and every
-// answer was 503 naming a missing topic.
+// /readyz has been polled for 10 s with no topics, none exists, every
+// answer was 503, and the answers named the missing topic.
 func TestDefect1ReadyzNeverCreatesTopics(t *testing.T) {
 	t.Parallel()
 	c := kafkatest.Cluster(t, kfake.AllowAutoTopicCreation())
 	asked := kafkatest.WatchAutoCreate(c)
 	b := startBridge(t, c, nil, false)
+	named := false
 	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(250 * time.Millisecond) {
 		a := do(t, http.MethodGet, b.adminURL()+"/readyz", http.Header{}, nil)
 		if a.status != http.StatusServiceUnavailable {
 			t.Fatalf("/readyz %d %s with no topics", a.status, a.body)
 		}
-		if !strings.Contains(a.body, "not checked yet") && !strings.Contains(a.body, "engage.contact does not exist") {
-			t.Fatalf("/readyz %s: want the missing engage.contact named", a.body)
-		}
+		// A check may also time out (its bound is 3 s) when the machine
+		// is busy; that is 503 too. At least one must name the topic.
+		named = named || strings.Contains(a.body, "engage.contact does not exist")
+	}
+	if !named {
+		t.Error("no /readyz answer in 10 s named the missing engage.contact")
 	}
 	if got := kafkatest.Topics(t, c); len(got) != 0 {
 		t.Fatalf("topics on the cluster after 10 s of /readyz: %v; want none", got)

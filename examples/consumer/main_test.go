@@ -18,6 +18,7 @@ import (
 
 	svix "github.com/svix/svix-webhooks/go"
 
+	"github.com/engage-bridge/engage-bridge/internal/buildtest"
 	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
 	"github.com/engage-bridge/engage-bridge/schemas"
 )
@@ -31,9 +32,8 @@ var topics = []string{"engage.contact", "engage.loyalty", "engage.reward", "enga
 func startBridge(t *testing.T, brokers []string, extraEnv ...string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "engage-bridge")
-	build := exec.Command("go", "build", "-o", bin, "github.com/engage-bridge/engage-bridge/cmd/engage-bridge")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if err := buildtest.Build("", bin, "github.com/engage-bridge/engage-bridge/cmd/engage-bridge"); err != nil {
+		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "serve")
