@@ -159,11 +159,17 @@ func TestMemoryBoundDuringOutage(t *testing.T) {
 	// MiB on a loaded 2-core machine (2026-12-07); the code before the
 	// hand-off peaked at 92 MiB here, so the check still fails on it. The
 	// exact invariant is the records-held count above.
-	const bound, slack = maxInFlight * maxBody, 24 << 20
 	// Under the race detector every allocation is larger and lives
-	// longer (measured 49-60 MiB here), so the heap says little; the
-	// records-held count above is exact either way.
-	if live > bound+slack && !allocbudget.RaceEnabled {
+	// longer: measured 47-60 MiB, so 40 MiB of slack there. A bridge that
+	// held each body twice while its slot was taken measured 120-132 MiB
+	// under -race and 84 MiB without (2026-12-07), so the check fails on
+	// it in both modes.
+	const bound = maxInFlight * maxBody
+	slack := 24 << 20
+	if allocbudget.RaceEnabled {
+		slack = 40 << 20
+	}
+	if live > int64(bound+slack) {
 		t.Errorf("live heap rose %.1f MiB during the outage, more than %d × %d MiB plus %d MiB",
 			float64(live)/(1<<20), maxInFlight, maxBody>>20, slack>>20)
 	}

@@ -29,6 +29,7 @@ import (
 // every request at once here, so the late write produce guards against
 // did not happen in this test.)
 func TestPooledBuffersNeverReadAgain(t *testing.T) {
+	t.Parallel() // its own broker; it mostly waits on timers
 	c := kafkatest.Cluster(t, kfake.SleepOutOfOrder())
 	kafkatest.CreateTopic(t, c, "t", 3, nil)
 	p, release, releaseAll := heldPublisher(t, c, 100*time.Millisecond, zerolog.Nop())

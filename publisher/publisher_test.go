@@ -244,6 +244,7 @@ func TestBrokerDown(t *testing.T) {
 // TestBrokerStopsAnswering: produce requests that get no answer end in
 // ErrUnavailable at the deadline, never in a success.
 func TestBrokerStopsAnswering(t *testing.T) {
+	t.Parallel() // its own broker; it mostly waits on timers
 	c := kafkatest.Cluster(t)
 	kafkatest.CreateTopic(t, c, "t", 1, nil)
 	p := newPublisher(t, c.ListenAddrs())
@@ -397,6 +398,7 @@ func TestOneRequestCarriesManyPartitions(t *testing.T) {
 // backs off alone; records for another partition of the same broker go
 // through meanwhile.
 func TestBackoffHoldsOnlyItsPartition(t *testing.T) {
+	t.Parallel() // its own broker; it mostly waits on timers
 	c := kafkatest.Cluster(t, kfake.NumBrokers(1))
 	kafkatest.CreateTopic(t, c, "t", 2, nil)
 	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
@@ -560,6 +562,7 @@ func publishUntil(p *Publisher, stop <-chan struct{}, ok, failed *atomic.Int32) 
 // take seconds (a slow in-sync follower) does not hold up another partition
 // of the same broker: after stallAfter its records go in another request.
 func TestSlowPartitionDoesNotHoldOthers(t *testing.T) {
+	t.Parallel() // its own broker; it mostly waits on timers
 	c := kafkatest.Cluster(t, kfake.NumBrokers(1))
 	kafkatest.CreateTopic(t, c, "t", 2, nil)
 	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
@@ -594,6 +597,7 @@ func TestSlowPartitionDoesNotHoldOthers(t *testing.T) {
 // (metadata leader -1) is not taken for broker 0's, and while its requests
 // fail the other partitions keep publishing.
 func TestLeaderlessPartitionDoesNotHoldOthers(t *testing.T) {
+	t.Parallel() // its own broker; it mostly waits on timers
 	c := kafkatest.Cluster(t, kfake.NumBrokers(1))
 	kafkatest.CreateTopic(t, c, "t", 2, nil)
 	host, port, _ := net.SplitHostPort(c.ListenAddrs()[0])

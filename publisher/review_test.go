@@ -102,6 +102,7 @@ func TestReview_RequestTimeoutReordersContact(t *testing.T) {
 // the `missing topic` log line (docs/operations.md) stay silent while
 // deliveries fail.
 func TestReview_DeletedTopicNotReportedMissing(t *testing.T) {
+	t.Parallel() // its own broker; it mostly waits on timers
 	c := kafkatest.Cluster(t)
 	kafkatest.CreateTopic(t, c, "t", 1, nil)
 	var missing atomic.Int32
