@@ -3,7 +3,6 @@ package ingress
 import (
 	"errors"
 	"net/http"
-	"net/netip"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -25,7 +24,8 @@ func (h *Handler) HTTPHandler() http.Handler {
 		case errors.As(err, &he) && he.Code == http.StatusMethodNotAllowed:
 			err = ErrMethodNotAllowed
 		}
-		h.respond(c.Response(), c.Request(), "", netip.Addr{}, Result{}, err, time.Now())
+		r := c.Request()
+		h.respond(c.Response(), r, "", clientIP(r, h.cfg.TrustedProxies), Result{}, err, time.Now())
 	}
 	for _, ep := range h.endpoints {
 		e.POST(ep.path, func(c echo.Context) error {

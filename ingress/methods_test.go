@@ -43,3 +43,20 @@ func TestOnlyPOSTOnTheWebhookPath(t *testing.T) {
 		}
 	})
 }
+
+// TestRefusedRequestsLogTheClient: the one log line of a 405 (wrong method
+// on a webhook path) and of a 404 (any other path) names the client as
+// every other request's line does, so that an operator can tell a scanner
+// from a misconfigured sender.
+func TestRefusedRequestsLogTheClient(t *testing.T) {
+	for _, tt := range []struct{ method, path string }{
+		{http.MethodGet, "/webhooks/engage"},
+		{http.MethodPost, "/somewhere/else"},
+	} {
+		b := newTestHandler(t, nil)
+		post(t, b, tt.method, tt.path, http.Header{}, nil, "192.0.2.7:40000")
+		if line := b.log.String(); !strings.Contains(line, `"client_ip":"192.0.2.7"`) {
+			t.Errorf("%s %s logged without its client_ip:\n%s", tt.method, tt.path, line)
+		}
+	}
+}
