@@ -176,6 +176,16 @@ func TestDevSendTail(t *testing.T) {
 		t.Errorf("tail --json output:\n%s", tailJSON.String())
 	}
 
+	// topics with its defaults against dev's broker finds every topic as
+	// it would have made it (dev made 3 partitions, topics 6, before).
+	var topicsOut bytes.Buffer
+	if err := run(ctx, []string{"topics", "--kafka-brokers", "127.0.0.1:9092", "--replication-factor", "1"}, envOf(nil), &topicsOut, &topicsOut); err != nil {
+		t.Fatalf("topics: %v\n%s", err, topicsOut.String())
+	}
+	if strings.Contains(topicsOut.String(), "other settings") || !strings.Contains(topicsOut.String(), "engage.contact") {
+		t.Errorf("topics against dev's broker:\n%s", topicsOut.String())
+	}
+
 	cancel()
 	select {
 	case err := <-done:

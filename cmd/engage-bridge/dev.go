@@ -21,7 +21,9 @@ const (
 	devSigningSecret = "whsec_ZW5nYWdlLWJyaWRnZS1kZXYtc2VjcmV0"
 	devEncryptionKey = "DevOnlyInsecureEngageBridgeKey00"
 	devKafkaAddr     = "127.0.0.1:9092"
-	devPartitions    = 3
+	// devPartitions is topics' default, so that `topics` against dev's
+	// broker finds every topic as it would have made it.
+	devPartitions = defaultPartitions
 )
 
 // devDefaults are what dev changes from serve's defaults: loopback

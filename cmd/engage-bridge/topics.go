@@ -15,6 +15,10 @@ import (
 	"github.com/engage-bridge/engage-bridge/schemas"
 )
 
+// defaultPartitions is how many partitions `topics` (and dev) give each
+// topic unless told otherwise.
+const defaultPartitions = 6
+
 func runTopics(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("topics", `topics [flags]
 
@@ -28,7 +32,7 @@ existing topics are never altered. It is the only command that creates topics.
 Example:
   engage-bridge topics --kafka-brokers kafka:9092 --partitions 6 --replication-factor 3`, stderr)
 	v := newValues(fs, getenv, append(kafkaSettings(), "BRIDGE_ROUTES_FILE", "BRIDGE_MAX_BODY_BYTES", "BRIDGE_ENDPOINTS_FILE")...)
-	partitions := fs.Int("partitions", 6, "partitions of each created topic; decide once: adding partitions later moves where a contact's new records go")
+	partitions := fs.Int("partitions", defaultPartitions, "partitions of each created topic; decide once: adding partitions later moves where a contact's new records go")
 	rf := fs.Int("replication-factor", 3, "replicas of each created topic (1 for a single-broker cluster)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
