@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
@@ -277,5 +278,42 @@ func TestSchemasCommand(t *testing.T) {
 	err := run(context.Background(), []string{"schemas", "order.created"}, envOf(nil), &out, &out)
 	if code := exitCode(err, &out); code != 2 {
 		t.Errorf("unknown event type: exit %d", code)
+	}
+}
+
+// TestSendTenant: send --tenant sets the envelope's tenant, so that a
+// {tenant} route can be tried with the built-in samples, encrypted or not;
+// it does not apply to --load.
+func TestSendTenant(t *testing.T) {
+	t.Parallel()
+	c := kafkatest.Cluster(t)
+	routes := "routes:\n  - match: [\"contact.*\"]\n    topic: \"shop.{tenant}.contact\"\nfallback: engage.unrouted\ndeadletter: engage.deadletter\n"
+	for _, topic := range []string{"shop.acme.contact", "engage.unrouted", "engage.deadletter"} {
+		kafkatest.CreateTopic(t, c, topic, 1, nil)
+	}
+	b := startBridge(t, c, map[string]string{"BRIDGE_ROUTES_FILE": writeFile(t, "routes.yaml", routes)}, false)
+	for _, extra := range [][]string{nil, {"--encrypt", "--encryption-key", e2eKey}} {
+		var out bytes.Buffer
+		args := append([]string{"send", "--url", b.webhookURL(), "--secret", e2eSecret, "--event", "contact.updated", "--tenant", "acme"}, extra...)
+		if err := run(context.Background(), args, envOf(nil), &out, &out); err != nil {
+			t.Fatalf("send %v: %v\n%s", extra, err, out.String())
+		}
+		if !strings.Contains(out.String(), `200 {"status":"published"}`) {
+			t.Fatalf("send %v:\n%s", extra, out.String())
+		}
+	}
+	recs := kafkatest.ReadAll(t, b.brokers, 2, 10*time.Second, "shop.acme.contact")
+	if len(recs) != 2 {
+		t.Fatalf("%d records on shop.acme.contact, want 2", len(recs))
+	}
+	for _, r := range recs {
+		if !bytes.Contains(r.Value, []byte(`"tenant":"acme"`)) {
+			t.Errorf("record without the tenant: %s", r.Value)
+		}
+	}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"send", "--load", "--secret", e2eSecret, "--tenant", "acme"}, envOf(nil), &out, &out)
+	if exitCode(err, io.Discard) != 2 {
+		t.Errorf("send --load --tenant: %v, want a usage error (exit 2)", err)
 	}
 }
