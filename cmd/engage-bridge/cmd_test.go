@@ -14,6 +14,7 @@ import (
 
 	"github.com/engage-bridge/engage-bridge/internal/faultnet"
 	"github.com/engage-bridge/engage-bridge/internal/kafkatest"
+	"github.com/engage-bridge/engage-bridge/schemas"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -315,5 +316,41 @@ func TestSendTenant(t *testing.T) {
 	err := run(context.Background(), []string{"send", "--load", "--secret", e2eSecret, "--tenant", "acme"}, envOf(nil), &out, &out)
 	if exitCode(err, io.Discard) != 2 {
 		t.Errorf("send --load --tenant: %v, want a usage error (exit 2)", err)
+	}
+}
+
+// TestTailSkipsMissingRoutedTopics: tail with no --topic reads the routed
+// topics that exist and names the ones that do not (it refused them all
+// before); a topic asked for by name must exist, and with no routed topic
+// at all tail says so.
+func TestTailSkipsMissingRoutedTopics(t *testing.T) {
+	t.Parallel()
+	c := kafkatest.Cluster(t)
+	brokers := strings.Join(c.ListenAddrs(), ",")
+	tail := func(args ...string) (string, string, error) {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), append([]string{"tail", "--kafka-brokers", brokers, "--exit"}, args...), envOf(nil), &out, &errOut)
+		return out.String(), errOut.String(), err
+	}
+	if _, _, err := tail(); err == nil || !strings.Contains(err.Error(), "none of the routed topics exists") {
+		t.Errorf("tail with no topic on the cluster: %v", err)
+	}
+	kafkatest.CreateTopic(t, c, "engage.contact", 1, nil)
+	b := startBridge(t, c, nil, false)
+	if a := deliver(t, b.webhookURL(), e2eSecret, "msg_tail_missing", time.Now(), example(t, schemas.EventContactCreated), nil); a.status != 200 {
+		t.Fatalf("delivery: %+v", a)
+	}
+	out, errOut, err := tail()
+	if err != nil {
+		t.Fatalf("tail: %v\n%s", err, errOut)
+	}
+	if !strings.Contains(out, "svix-id: msg_tail_missing") {
+		t.Errorf("tail did not print the record on engage.contact:\n%s", out)
+	}
+	if !strings.Contains(errOut, "not reading ") || !strings.Contains(errOut, "engage.loyalty") || strings.Contains(errOut, "engage.contact,") {
+		t.Errorf("tail's stderr should name the missing routed topics, not engage.contact:\n%s", errOut)
+	}
+	if _, _, err := tail("--topic", "engage.loyalty"); err == nil || !strings.Contains(err.Error(), "engage.loyalty does not exist") {
+		t.Errorf("tail --topic engage.loyalty (missing): %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,7 +41,8 @@ func runTail(ctx context.Context, args []string, getenv func(string) string, std
 			list = append(list, t)
 		}
 	}
-	if len(list) == 0 {
+	routed := len(list) == 0 // every routed topic, rather than those asked for
+	if routed {
 		if _, routes := v.routes(); routes != nil {
 			list = knownTopics(routes)
 		}
@@ -49,6 +51,28 @@ func runTail(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	return withOps(ctx, conn, 0, func(ctx context.Context, ops *kafkaops.Client) error {
+		if routed {
+			// A routed topic not created yet (a template of an event type
+			// nobody sent, say) is named and left out; the others are read.
+			exist, err := ops.Partitions(ctx, list...)
+			if err != nil {
+				return err
+			}
+			var missing []string
+			list = slices.DeleteFunc(list, func(t string) bool {
+				_, ok := exist[t]
+				if !ok {
+					missing = append(missing, t)
+				}
+				return !ok
+			})
+			if len(missing) > 0 {
+				fmt.Fprintf(stderr, "tail: not reading %s: no such topic (engage-bridge topics creates them)\n", strings.Join(missing, ", "))
+			}
+			if len(list) == 0 {
+				return errors.New("none of the routed topics exists; create them with engage-bridge topics")
+			}
+		}
 		printed := 0
 		err := ops.Tail(ctx, kafkaops.TailOptions{Topics: list, FromEnd: *fromEnd, StopAtEnd: *exit}, func(r kafkaops.Record) error {
 			if *asJSON {
