@@ -76,7 +76,7 @@ func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	if err != nil {
 		return netip.Addr{}
 	}
-	peer = peer.Unmap()
+	peer = peer.Unmap().WithZone("")
 	if len(trusted) == 0 || !contains(trusted, peer) {
 		return peer
 	}
@@ -86,8 +86,10 @@ func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 		parts := strings.Split(hops[i], ",")
 		for j := len(parts) - 1; j >= 0; j-- {
 			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
-			if err != nil {
-				return client // a malformed hop ends what we can believe
+			if err != nil || a.Zone() != "" {
+				// A malformed hop ends what we can believe; so does a
+				// zone, which is free text a sender could fill.
+				return client
 			}
 			client = a.Unmap()
 			if !contains(trusted, client) {

@@ -191,17 +191,21 @@ func (o sendOptions) deliveries() ([]delivery, error) {
 }
 
 // withTenant returns body with its envelope's top-level tenant set to
-// tenant (its fields re-encoded in sorted order; the signature is made
-// afterwards over these bytes).
+// tenant: every key equal to "tenant" in any casing (the bridge matches
+// them so) is replaced by one. The fields are re-encoded in sorted order;
+// the signature is made afterwards over these bytes. An error never quotes
+// the body.
 func withTenant(body []byte, tenant string) ([]byte, error) {
 	var env map[string]json.RawMessage
-	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, err
+	if err := json.Unmarshal(body, &env); err != nil || env == nil {
+		return nil, errors.New("the body is not a JSON object")
 	}
-	t, err := json.Marshal(tenant)
-	if err != nil {
-		return nil, err
+	for k := range env {
+		if strings.EqualFold(k, "tenant") {
+			delete(env, k)
+		}
 	}
+	t, _ := json.Marshal(tenant)
 	env["tenant"] = t
 	return json.Marshal(env)
 }
