@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"io"
 	"net/http"
@@ -226,16 +227,28 @@ func signedHeaders(t *testing.T, id string, body []byte) http.Header {
 // line starts with series (name and labels as Prometheus prints them).
 func metricValue(t *testing.T, adminURL, series string) float64 {
 	t.Helper()
-	a := do(t, http.MethodGet, adminURL+"/metrics", http.Header{}, nil)
-	for line := range strings.SplitSeq(a.body, "\n") {
+	v, err := scrapeMetric(http.DefaultClient, adminURL, series)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// scrapeMetric reads one unlabelled series from the bridge's /metrics.
+func scrapeMetric(client *http.Client, adminURL, series string) (float64, error) {
+	resp, err := client.Get(adminURL + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
 		if rest, ok := strings.CutPrefix(line, series+" "); ok {
-			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
-			if err != nil {
-				t.Fatalf("%s: %v", line, err)
-			}
-			return v
+			return strconv.ParseFloat(strings.TrimSpace(rest), 64)
 		}
 	}
-	t.Fatalf("/metrics has no %s", series)
-	return 0
+	return 0, errors.New("/metrics has no " + series)
 }
