@@ -60,3 +60,34 @@ func TestRefusedRequestsLogTheClient(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedRequestsLogBoundedFields: a 404's path and a 405's method are
+// chosen by whoever sends the request (up to the 64 KiB of header the
+// server reads), and the one log line of the refusal carries them. They are
+// cut at 256 and 32 bytes, marked as cut, so that a scanner cannot make
+// every log line it causes 64 KiB long.
+func TestRefusedRequestsLogBoundedFields(t *testing.T) {
+	longPath := "/" + strings.Repeat("a", 10_000)
+	longMethod := strings.Repeat("M", 5_000)
+	for _, tt := range []struct{ method, path string }{
+		{http.MethodGet, longPath},
+		{longMethod, "/webhooks/engage"},
+		{longMethod, longPath},
+	} {
+		b := newTestHandler(t, nil)
+		post(t, b, tt.method, tt.path, http.Header{}, nil, "192.0.2.7:40000")
+		line := b.log.String()
+		if len(line) > 1024 {
+			t.Errorf("%d-byte method, %d-byte path: a %d-byte log line", len(tt.method), len(tt.path), len(line))
+		}
+		if !strings.Contains(line, "…") {
+			t.Errorf("the cut is not marked: %.300s", line)
+		}
+	}
+	// Ordinary values are logged whole.
+	b := newTestHandler(t, nil)
+	post(t, b, http.MethodDelete, "/somewhere/else", http.Header{}, nil, "")
+	if line := b.log.String(); !strings.Contains(line, `"method":"DELETE","path":"/somewhere/else"`) {
+		t.Errorf("an ordinary refusal's line:\n%s", line)
+	}
+}
