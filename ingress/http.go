@@ -148,16 +148,16 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, endpoint strin
 		ev.Str("client_ip", ip.String())
 	}
 	if res.SvixID != "" {
-		ev.Str("svix_id", res.SvixID)
+		ev.Str("svix_id", cut(res.SvixID, maxLoggedField))
 	}
 	if res.EventType != "" {
-		ev.Str("event_type", res.EventType)
+		ev.Str("event_type", cut(res.EventType, maxLoggedField))
 	}
 	if res.Tenant != "" {
-		ev.Str("tenant", res.Tenant)
+		ev.Str("tenant", cut(res.Tenant, maxLoggedField))
 	}
 	if res.Topic != "" {
-		ev.Str("topic", res.Topic)
+		ev.Str("topic", cut(res.Topic, maxLoggedPath))
 	}
 	if res.Outcome == Published || res.Outcome == DeadLettered {
 		ev.Int32("partition", res.Partition).Int64("offset", res.Offset)
@@ -241,23 +241,36 @@ func (p *bodyPool) read(r io.Reader, contentLength, limit int64) ([]byte, error)
 	}
 }
 
-// A request's method, and the path of a request to no endpoint's path, are
-// the sender's choice, up to the server's header limit; the log line
-// carries them cut to these lengths (docs/contract.md#operations, Logs). An endpoint's
-// own path is logged whole, and POST fits.
+// What the log line carries of the sender's choosing is cut to these
+// lengths (docs/contract.md#operations, Logs): a request's method and the
+// path of a request to no endpoint's path, up to the server's header limit
+// before the signature is checked; svix_id, event_type and tenant, from a
+// signed request's header and body, up to the body limit; the topic, which
+// a template may build from them. An endpoint's own path is logged whole;
+// POST, Svix's ids, Engage's event types and valid topic names (at most
+// 249 bytes) fit. Counted in bytes before JSON escaping, which writes a
+// control or invalid byte as six.
 const (
 	maxLoggedMethod = 32
+	maxLoggedField  = 128
 	maxLoggedPath   = 256
 )
 
-// cut returns s, or its first n bytes (at a UTF-8 boundary) followed by
-// "…" when it is longer.
+// cut returns s, or its first n bytes followed by "…" when it is longer;
+// a character the cut would split is left out whole.
 func cut(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
+	// The last byte before the cut that can start a character, at most
+	// utf8.UTFMax-1 back: a character that starts there and ends past n is
+	// dropped. Stray continuation bytes are invalid anyway and are kept.
+	i := n - 1
+	for i > 0 && i > n-utf8.UTFMax && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	if _, size := utf8.DecodeRuneInString(s[i:]); i+size > n {
+		n = i
 	}
 	return s[:n] + "…"
 }

@@ -1,17 +1,22 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
 
 // TestDocsQuoteTheLastRun holds README and docs/performance.md to the
-// newest committed report (docs/results/*.md): both name it as the last
-// full run, and every cell of performance.md's concurrency-64 table is the
-// report's own cell for that target and generator.
+// newest committed report (docs/results/*.md): both name it in their "The
+// last full run" paragraph and quote its concurrency-64 figures there
+// (vegeta's webhooks/s, ratios to the ceiling and to Benthos, p99), and
+// every cell of performance.md's concurrency-64 table is the report's own
+// cell for that target and generator.
 func TestDocsQuoteTheLastRun(t *testing.T) {
 	t.Parallel()
 	root := filepath.Join("..", "..")
@@ -20,13 +25,139 @@ func TestDocsQuoteTheLastRun(t *testing.T) {
 		t.Fatalf("no report in docs/results: %v", err)
 	}
 	slices.Sort(reports) // named by UTC start time
-	newest := filepath.Base(reports[len(reports)-1])
-	report := read(t, reports[len(reports)-1])
-	perf := read(t, filepath.Join(root, "docs", "performance.md"))
-	for name, doc := range map[string]string{"README.md": read(t, filepath.Join(root, "README.md")), "docs/performance.md": perf} {
-		_, last, ok := strings.Cut(doc, "**The last full run**")
-		if para, _, _ := strings.Cut(last, "\n\n"); !ok || !strings.Contains(para, newest) {
-			t.Errorf("%s: its \"The last full run\" paragraph does not name %s, the newest report", name, newest)
+	newest := reports[len(reports)-1]
+	for _, p := range docProblems(filepath.Base(newest), read(t, newest),
+		read(t, filepath.Join(root, "README.md")), read(t, filepath.Join(root, "docs", "performance.md"))) {
+		t.Error(p)
+	}
+}
+
+// TestDocProblemsFindsStaleFigures: the check above fails on docs whose
+// headline or table figures are not the report's.
+func TestDocProblemsFindsStaleFigures(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join("..", "..")
+	reports, _ := filepath.Glob(filepath.Join(root, "docs", "results", "*.md"))
+	slices.Sort(reports)
+	newest := reports[len(reports)-1]
+	name, report := filepath.Base(newest), read(t, newest)
+	readme, perf := read(t, filepath.Join(root, "README.md")), read(t, filepath.Join(root, "docs", "performance.md"))
+	if p := docProblems(name, report, readme, perf); len(p) != 0 {
+		t.Fatalf("the committed docs already fail: %v", p)
+	}
+	h := headline(t, report)
+	for _, tt := range []struct{ what, from, to string }{
+		{"throughput", h.throughput, "9 999"},
+		{"ceiling ratio", h.ceiling + " of the verify-only ceiling", "0.91 of the verify-only ceiling"},
+		{"Benthos ratio", h.benthos + " × Benthos", "2.51 × Benthos"},
+		{"p99", h.p99 + " ms", "5 ms"},
+	} {
+		for doc, edit := range map[string]func(string) (string, string){
+			"README": func(s string) (string, string) { return s, perf },
+			"perf":   func(s string) (string, string) { return readme, s },
+		} {
+			src := readme
+			if doc == "perf" {
+				src = perf
+			}
+			_, last, _ := strings.Cut(src, "**The last full run**")
+			para, _, _ := strings.Cut(last, "\n\n")
+			flat := strings.Join(strings.Fields(para), " ")
+			changed := strings.Replace(flat, tt.from, tt.to, 1)
+			if changed == flat {
+				t.Errorf("%s: the headline has no %q to change", doc, tt.from)
+				continue
+			}
+			r, p := edit(strings.Replace(src, para, changed, 1))
+			if len(docProblems(name, report, r, p)) == 0 {
+				t.Errorf("%s with its %s changed to %q: no problem found", doc, tt.what, tt.to)
+			}
+		}
+	}
+	if len(docProblems(name, report, readme, strings.Replace(perf, "| bridge | vegeta | "+h.throughput+" |", "| bridge | vegeta | 1 |", 1))) == 0 {
+		t.Error("a changed cell of the c64 table: no problem found")
+	}
+}
+
+// figures is what a headline quotes from a report: vegeta at concurrency
+// 64, the bridge's webhooks/s with a space between thousands, its ratios
+// to the ceiling and to Benthos as the report rounds them, and its client
+// p99 in whole milliseconds.
+type figures struct{ throughput, ceiling, benthos, p99 string }
+
+func headline(t *testing.T, report string) figures {
+	t.Helper()
+	f, err := reportFigures(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func reportFigures(report string) (figures, error) {
+	var f figures
+	for line := range strings.SplitSeq(report, "\n") {
+		if c := cells(line); len(c) == 15 && c[0] == "closed c64" && c[1] == "bridge" && c[2] == "vegeta" {
+			n, err := strconv.Atoi(c[3])
+			if err != nil {
+				return f, err
+			}
+			f.throughput = thousands(n)
+			p99, err := strconv.ParseFloat(c[6], 64)
+			if err != nil {
+				return f, err
+			}
+			f.p99 = strconv.FormatFloat(p99, 'f', 0, 64)
+		}
+		// "  closed c64   bridge / sink   vegeta  0.60  (0.60, 0.72, 0.57)"
+		if m := ratioLine.FindStringSubmatch(line); m != nil {
+			switch m[1] {
+			case "sink":
+				f.ceiling = m[2]
+			case "benthos":
+				f.benthos = m[2]
+			}
+		}
+	}
+	if f.throughput == "" || f.ceiling == "" || f.benthos == "" {
+		return f, fmt.Errorf("the report has no c64 row or ratios for the bridge with vegeta: %+v", f)
+	}
+	return f, nil
+}
+
+var ratioLine = regexp.MustCompile(`^\s*closed c64\s+bridge / (sink|benthos)\s+vegeta\s+([0-9.]+)\s`)
+
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + " " + s[i:]
+	}
+	return s
+}
+
+// docProblems compares README's and performance.md's last-run headlines and
+// performance.md's c64 table with the report named name.
+func docProblems(name, report, readme, perf string) []string {
+	var problems []string
+	f, err := reportFigures(report)
+	if err != nil {
+		return []string{name + ": " + err.Error()}
+	}
+	for doc, text := range map[string]string{"README.md": readme, "docs/performance.md": perf} {
+		_, last, ok := strings.Cut(text, "**The last full run**")
+		para, _, _ := strings.Cut(last, "\n\n")
+		para = strings.Join(strings.Fields(para), " ") // line breaks are spaces
+		if !ok || !strings.Contains(para, name) {
+			problems = append(problems, fmt.Sprintf("%s: its \"The last full run\" paragraph does not name %s, the newest report", doc, name))
+			continue
+		}
+		for _, want := range []string{f.throughput + " webhooks/s", f.ceiling + " of the verify-only ceiling", f.benthos + " × Benthos"} {
+			if !strings.Contains(para, want) {
+				problems = append(problems, fmt.Sprintf("%s: its \"The last full run\" paragraph does not quote %q from %s", doc, want, name))
+			}
+		}
+		if !strings.Contains(para, "p99 "+f.p99+" ms") && !strings.Contains(para, "p99 of "+f.p99+" ms") {
+			problems = append(problems, fmt.Sprintf("%s: its \"The last full run\" paragraph does not quote the p99 of %s ms from %s", doc, f.p99, name))
 		}
 	}
 
@@ -39,7 +170,7 @@ func TestDocsQuoteTheLastRun(t *testing.T) {
 	}
 	_, table, ok := strings.Cut(perf, "Closed loop, concurrency 64:")
 	if !ok {
-		t.Fatal(`docs/performance.md has no "Closed loop, concurrency 64:" table`)
+		return append(problems, `docs/performance.md has no "Closed loop, concurrency 64:" table`)
 	}
 	targets := map[string]string{"bridge": "bridge", "sink (ceiling)": "sink", "Benthos v4.27": "benthos"}
 	checked := 0
@@ -51,9 +182,10 @@ func TestDocsQuoteTheLastRun(t *testing.T) {
 			}
 			continue
 		}
+		checked++
 		r, ok := rows[[2]string{targets[c[0]], c[1]}]
 		if !ok {
-			t.Errorf("%s has no closed c64 row for %s with %s", newest, c[0], c[1])
+			problems = append(problems, fmt.Sprintf("%s has no closed c64 row for %s with %s", name, c[0], c[1]))
 			continue
 		}
 		server := "" // the table's "p50 / p99", the report's two columns
@@ -65,13 +197,13 @@ func TestDocsQuoteTheLastRun(t *testing.T) {
 		want := []string{r[3], r[4], r[6], r[8], r[9], r[12], server}
 		got := []string{strings.ReplaceAll(c[2], " ", ""), c[3], c[4], c[5], c[6], c[7], c[8]}
 		if !slices.Equal(got, want) {
-			t.Errorf("docs/performance.md, c64, %s with %s: %q; %s says %q", c[0], c[1], got, newest, want)
+			problems = append(problems, fmt.Sprintf("docs/performance.md, c64, %s with %s: %q; %s says %q", c[0], c[1], got, name, want))
 		}
-		checked++
 	}
 	if checked != 6 {
-		t.Errorf("checked %d rows of the c64 table, want 6 (3 targets, 2 generators)", checked)
+		problems = append(problems, fmt.Sprintf("checked %d rows of the c64 table, want 6 (3 targets, 2 generators)", checked))
 	}
+	return problems
 }
 
 func read(t *testing.T, path string) string {
