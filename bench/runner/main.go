@@ -162,8 +162,12 @@ func main() {
 					hint = r.Throughput
 					r.Run = run
 					results = append(results, r)
-					fmt.Fprintf(os.Stderr, "run %d %-22s %-8s %-6s %9.0f/s p50 %6.2fms p99 %6.2fms errors %d cpu %5.1fµs/req broker %5.1fµs/req generator %5.1fµs/req rss %5.1fMiB server p50 %.2fms p99 %.2fms\n",
-						run, s.Name, target, gen, r.Throughput, r.P50, r.P99, r.Errors, r.CPUPerReq, r.BrokerCPU, r.GenCPU, r.PeakRSSMiB, r.ServerP50, r.ServerP99)
+					server := "server –" // only the bridge exports its request histogram
+					if target == "bridge" {
+						server = fmt.Sprintf("server p50 %.2fms p99 %.2fms", r.ServerP50, r.ServerP99)
+					}
+					fmt.Fprintf(os.Stderr, "run %d %-22s %-8s %-6s %9.0f/s p50 %6.2fms p99 %6.2fms errors %d cpu %5.1fµs/req broker %5.1fµs/req generator %5.1fµs/req rss %5.1fMiB %s\n",
+						run, s.Name, target, gen, r.Throughput, r.P50, r.P99, r.Errors, r.CPUPerReq, r.BrokerCPU, r.GenCPU, r.PeakRSSMiB, server)
 				}
 			}
 		}
