@@ -19,15 +19,8 @@ import (
 // cell for that target and generator.
 func TestDocsQuoteTheLastRun(t *testing.T) {
 	t.Parallel()
-	root := filepath.Join("..", "..")
-	reports, err := filepath.Glob(filepath.Join(root, "docs", "results", "*.md"))
-	if err != nil || len(reports) == 0 {
-		t.Fatalf("no report in docs/results: %v", err)
-	}
-	slices.Sort(reports) // named by UTC start time
-	newest := reports[len(reports)-1]
-	for _, p := range docProblems(filepath.Base(newest), read(t, newest),
-		read(t, filepath.Join(root, "README.md")), read(t, filepath.Join(root, "docs", "performance.md"))) {
+	name, report, readme, perf := lastRunDocs(t)
+	for _, p := range docProblems(name, report, readme, perf) {
 		t.Error(p)
 	}
 }
@@ -36,29 +29,24 @@ func TestDocsQuoteTheLastRun(t *testing.T) {
 // headline or table figures are not the report's.
 func TestDocProblemsFindsStaleFigures(t *testing.T) {
 	t.Parallel()
-	root := filepath.Join("..", "..")
-	reports, _ := filepath.Glob(filepath.Join(root, "docs", "results", "*.md"))
-	slices.Sort(reports)
-	newest := reports[len(reports)-1]
-	name, report := filepath.Base(newest), read(t, newest)
-	readme, perf := read(t, filepath.Join(root, "README.md")), read(t, filepath.Join(root, "docs", "performance.md"))
+	name, report, readme, perf := lastRunDocs(t)
 	if p := docProblems(name, report, readme, perf); len(p) != 0 {
 		t.Fatalf("the committed docs already fail: %v", p)
 	}
-	h := headline(t, report)
+	f, err := reportFigures(report)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct{ what, from, to string }{
-		{"throughput", h.throughput, "9 999"},
-		{"ceiling ratio", h.ceiling + " of the verify-only ceiling", "0.91 of the verify-only ceiling"},
-		{"Benthos ratio", h.benthos + " × Benthos", "2.51 × Benthos"},
-		{"p99", h.p99 + " ms", "5 ms"},
+		{"throughput", f.throughput, "9 999"},
+		{"ceiling ratio", f.ceiling + " of the verify-only ceiling", "0.91 of the verify-only ceiling"},
+		{"Benthos ratio", f.benthos + " × Benthos", "2.51 × Benthos"},
+		{"p99", f.p99 + " ms", "5 ms"},
 	} {
-		for doc, edit := range map[string]func(string) (string, string){
-			"README": func(s string) (string, string) { return s, perf },
-			"perf":   func(s string) (string, string) { return readme, s },
-		} {
-			src := readme
-			if doc == "perf" {
-				src = perf
+		for _, inREADME := range []bool{true, false} {
+			doc, src := "docs/performance.md", perf
+			if inREADME {
+				doc, src = "README.md", readme
 			}
 			_, last, _ := strings.Cut(src, "**The last full run**")
 			para, _, _ := strings.Cut(last, "\n\n")
@@ -68,15 +56,35 @@ func TestDocProblemsFindsStaleFigures(t *testing.T) {
 				t.Errorf("%s: the headline has no %q to change", doc, tt.from)
 				continue
 			}
-			r, p := edit(strings.Replace(src, para, changed, 1))
+			r, p := readme, perf
+			if inREADME {
+				r = strings.Replace(readme, para, changed, 1)
+			} else {
+				p = strings.Replace(perf, para, changed, 1)
+			}
 			if len(docProblems(name, report, r, p)) == 0 {
 				t.Errorf("%s with its %s changed to %q: no problem found", doc, tt.what, tt.to)
 			}
 		}
 	}
-	if len(docProblems(name, report, readme, strings.Replace(perf, "| bridge | vegeta | "+h.throughput+" |", "| bridge | vegeta | 1 |", 1))) == 0 {
+	if len(docProblems(name, report, readme, strings.Replace(perf, "| bridge | vegeta | "+f.throughput+" |", "| bridge | vegeta | 1 |", 1))) == 0 {
 		t.Error("a changed cell of the c64 table: no problem found")
 	}
+}
+
+// lastRunDocs reads the newest report in docs/results (named by its UTC
+// start time), README.md and docs/performance.md.
+func lastRunDocs(t *testing.T) (name, report, readme, perf string) {
+	t.Helper()
+	root := filepath.Join("..", "..")
+	reports, err := filepath.Glob(filepath.Join(root, "docs", "results", "*.md"))
+	if err != nil || len(reports) == 0 {
+		t.Fatalf("no report in docs/results: %v", err)
+	}
+	slices.Sort(reports)
+	newest := reports[len(reports)-1]
+	return filepath.Base(newest), read(t, newest),
+		read(t, filepath.Join(root, "README.md")), read(t, filepath.Join(root, "docs", "performance.md"))
 }
 
 // figures is what a headline quotes from a report: vegeta at concurrency
@@ -84,15 +92,6 @@ func TestDocProblemsFindsStaleFigures(t *testing.T) {
 // to the ceiling and to Benthos as the report rounds them, and its client
 // p99 in whole milliseconds.
 type figures struct{ throughput, ceiling, benthos, p99 string }
-
-func headline(t *testing.T, report string) figures {
-	t.Helper()
-	f, err := reportFigures(report)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
 
 func reportFigures(report string) (figures, error) {
 	var f figures

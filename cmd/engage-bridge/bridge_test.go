@@ -234,7 +234,8 @@ func metricValue(t *testing.T, adminURL, series string) float64 {
 	return v
 }
 
-// scrapeMetric reads one unlabelled series from the bridge's /metrics.
+// scrapeMetric reads the value of series (name and labels as Prometheus
+// prints them) from the bridge's /metrics.
 func scrapeMetric(client *http.Client, adminURL, series string) (float64, error) {
 	resp, err := client.Get(adminURL + "/metrics")
 	if err != nil {
