@@ -81,6 +81,17 @@ func (b *headerBuilder) done() []publisher.Header {
 	return b.headers[:b.n:b.n]
 }
 
+// value returns the value of the header key, after done; nil when there
+// is none.
+func (b *headerBuilder) value(key string) []byte {
+	for _, h := range b.headers[:b.n] {
+		if h.Key == key {
+			return h.Value
+		}
+	}
+	return nil
+}
+
 // eventHeaders are the headers of an event record (docs/contract.md#event-record), including
 // the CloudEvents Kafka binding in binary mode.
 // They are laid out in b, which the caller takes from a builderPool and

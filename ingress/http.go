@@ -44,14 +44,14 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request, ep *served) {
 // errPanic, answered 500, never 2xx, so that Svix retries the delivery;
 // its log line names nothing of the request.
 func (h *Handler) guard(r *http.Request, ep *served) (res Result, ip netip.Addr, err error) {
-	var free func(recycle bool) // set once the slot is taken
+	var held *holding // set once the slot is taken
 	defer func() {
 		if p := recover(); p != nil {
 			// A panic may have left the record with the publisher or not:
 			// give the slot back, but never recycle a body that a request
 			// might still carry; the collector takes it.
-			if free != nil {
-				free(false)
+			if held != nil {
+				held.free(false)
 			}
 			// The stack names code, not data; the panic value is our own.
 			h.log.Error().Str("panic", fmt.Sprint(p)).Str("stack", string(debug.Stack())).Msg("panic in webhook handler")
@@ -79,27 +79,41 @@ func (h *Handler) guard(r *http.Request, ep *served) (res Result, ip netip.Addr,
 	// back, which may be after the answer (a sender that left, a publish
 	// that timed out while its request was in flight): so MaxInFlight ×
 	// MaxBodyBytes bounds the bodies held by the publisher too.
-	var body []byte
-	var released atomic.Bool
-	free = func(recycle bool) {
-		if !released.CompareAndSwap(false, true) {
-			return
-		}
-		if recycle {
-			h.bodies.put(body)
-		}
-		<-h.slots
-		h.metrics.InFlight(-1)
-	}
-	release := func() { free(true) }
-	body, err = h.bodies.read(r.Body, r.ContentLength, h.cfg.MaxBodyBytes)
+	held = &holding{h: h}
+	body, err := h.bodies.read(r.Body, r.ContentLength, h.cfg.MaxBodyBytes)
+	held.body = body
 	if err != nil {
-		release()
+		held.free(true)
 		return res, ip, err
 	}
-	res, err = h.accept(r.Context(), ep.state.Load(), r.Header, body, release)
+	// Read to its end: closed now, net/http need not look for more of it
+	// before answering.
+	_ = r.Body.Close()
+	res, err = h.accept(r.Context(), ep.state.Load(), r.Header, body, held.release)
 	return res, ip, err
 }
+
+// holding is a request's in-flight slot and body, given back once: by
+// release when the pipeline is done with the body, or by free(false) after
+// a panic, when a record might still carry it.
+type holding struct {
+	h        *Handler
+	body     []byte
+	released atomic.Bool
+}
+
+func (s *holding) free(recycle bool) {
+	if !s.released.CompareAndSwap(false, true) {
+		return
+	}
+	if recycle {
+		s.h.bodies.put(s.body)
+	}
+	<-s.h.slots
+	s.h.metrics.InFlight(-1)
+}
+
+func (s *holding) release() { s.free(true) }
 
 // respond writes the answer, counts it, and logs the request's one line:
 // what happened and where the record went, never a body, a payload field,
@@ -145,7 +159,8 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, endpoint strin
 		ev.Str("path", cut(r.URL.Path, maxLoggedPath))
 	}
 	if ip.IsValid() {
-		ev.Str("client_ip", ip.String())
+		var text [48]byte // an IPv6 address with a zone fits; AppendTo grows it otherwise
+		ev.Bytes("client_ip", ip.AppendTo(text[:0]))
 	}
 	if res.SvixID != "" {
 		ev.Str("svix_id", cut(res.SvixID, maxLoggedField))

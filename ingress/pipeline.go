@@ -167,11 +167,15 @@ func (p *Processor) eventRecord(ctx context.Context, d Delivery, body []byte, hb
 		checked, err := p.schemas.Check(env.EventType, payload)
 		res.SchemaDrift = checked && err != nil
 	}
+	headers := eventHeaders(hb, d, &env, contactID, p.endpoint, res.SchemaDrift)
 	return publisher.Message{
-		Topic:   topic,
-		Key:     []byte(contactID),
+		Topic: topic,
+		// The key is the contactId as ce_subject carries it: the same bytes
+		// in hb, which goes back to its pool only when the publisher hands
+		// the record back, so the key needs no copy of its own.
+		Key:     hb.value(schemas.RecordCESubject),
 		Value:   value,
-		Headers: eventHeaders(hb, d, &env, contactID, p.endpoint, res.SchemaDrift),
+		Headers: headers,
 	}, nil
 }
 

@@ -6,14 +6,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"hash"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/engage-bridge/engage-bridge/schemas"
 )
 
 // Delivery identifies one delivery attempt, as its headers say.
@@ -37,7 +34,7 @@ type Delivery struct {
 // (FuzzVerify). The library's 5-minute tolerance is fixed and its errors
 // are unexported, so the timestamp is checked here too.
 type Verifier struct {
-	macs      []*sync.Pool // one pool of HMAC-SHA256 hashes per secret
+	macs      []*sync.Pool // one pool of *signer per secret
 	tolerance time.Duration
 	now       func() time.Time
 }
@@ -73,23 +70,36 @@ func newVerifier(secrets []Secret, tolerance time.Duration, now func() time.Time
 	v := &Verifier{tolerance: tolerance, now: now}
 	for _, s := range secrets {
 		key := s.key
-		v.macs = append(v.macs, &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }})
+		v.macs = append(v.macs, &sync.Pool{New: func() any { return &signer{mac: hmac.New(sha256.New, key)} }})
 	}
 	return v, nil
 }
+
+// The signature headers as net/http keys a request's headers (canonical
+// form): Header.Get with Svix's lowercase names would canonicalize them,
+// and so allocate a string, on every call. TestCanonicalHeaderNames holds
+// them to schemas' names.
+const (
+	canonicalSvixID           = "Svix-Id"
+	canonicalSvixTimestamp    = "Svix-Timestamp"
+	canonicalSvixSignature    = "Svix-Signature"
+	canonicalWebhookID        = "Webhook-Id"
+	canonicalWebhookTimestamp = "Webhook-Timestamp"
+	canonicalWebhookSignature = "Webhook-Signature"
+)
 
 // Verify checks a delivery's signature over the raw body. It uses the
 // svix-* headers when all three are present, else the webhook-* set, as
 // the svix library does. The timestamp is checked before the signature,
 // also as the library does; an error is always a *SignatureError.
 func (v *Verifier) Verify(h http.Header, body []byte) (Delivery, error) {
-	id := h.Get(schemas.HeaderSvixID)
-	ts := h.Get(schemas.HeaderSvixTimestamp)
-	sig := h.Get(schemas.HeaderSvixSignature)
+	id := h.Get(canonicalSvixID)
+	ts := h.Get(canonicalSvixTimestamp)
+	sig := h.Get(canonicalSvixSignature)
 	if id == "" || ts == "" || sig == "" {
-		id = h.Get(schemas.HeaderWebhookID)
-		ts = h.Get(schemas.HeaderWebhookTimestamp)
-		sig = h.Get(schemas.HeaderWebhookSignature)
+		id = h.Get(canonicalWebhookID)
+		ts = h.Get(canonicalWebhookTimestamp)
+		sig = h.Get(canonicalWebhookSignature)
 		if id == "" || ts == "" || sig == "" {
 			return Delivery{}, &SignatureError{ReasonMissingHeaders}
 		}
@@ -123,24 +133,40 @@ func canonical(ts string, sec int64) string {
 	return ts
 }
 
+// signer is one secret's pooled HMAC with the scratch space a signature
+// takes: the signed prefix "id.timestamp." and the sum. Kept with the hash,
+// they are not allocated per request (a local array passed to the hash's
+// interface methods would be).
+type signer struct {
+	mac    hash.Hash
+	prefix []byte
+	sum    [sha256.Size]byte
+}
+
+// maxPooledPrefix bounds the prefix buffer a signer keeps: a longer svix-id
+// is signed from a buffer left to the collector.
+const maxPooledPrefix = 256
+
 // matches computes the v1 signature with each secret and looks for it in
 // the signature header. Like the library, it signs the timestamp as the
 // parsed integer, not the header text.
 func (v *Verifier) matches(id string, sec int64, header string, body []byte) bool {
-	var tsBuf [24]byte
-	signed := strconv.AppendInt(append(tsBuf[:0], '.'), sec, 10)
-	signed = append(signed, '.')
-	var sum [sha256.Size]byte
 	var want [44]byte // base64 of 32 bytes
 	for _, pool := range v.macs {
-		mac := pool.Get().(hash.Hash)
-		mac.Reset()
-		_, _ = io.WriteString(mac, id)
-		_, _ = mac.Write(signed)
-		_, _ = mac.Write(body)
-		mac.Sum(sum[:0])
-		pool.Put(mac)
-		base64.StdEncoding.Encode(want[:], sum[:])
+		s := pool.Get().(*signer)
+		s.prefix = append(s.prefix[:0], id...)
+		s.prefix = append(s.prefix, '.')
+		s.prefix = strconv.AppendInt(s.prefix, sec, 10)
+		s.prefix = append(s.prefix, '.')
+		s.mac.Reset()
+		_, _ = s.mac.Write(s.prefix)
+		_, _ = s.mac.Write(body)
+		s.mac.Sum(s.sum[:0])
+		base64.StdEncoding.Encode(want[:], s.sum[:])
+		if cap(s.prefix) > maxPooledPrefix {
+			s.prefix = nil
+		}
+		pool.Put(s)
 		if listed(header, want[:]) {
 			return true
 		}

@@ -394,3 +394,20 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	})
 }
+
+// TestCanonicalHeaderNames holds the verifier's header names, written in
+// the canonical form net/http keys requests by, to Svix's names.
+func TestCanonicalHeaderNames(t *testing.T) {
+	for canonical, name := range map[string]string{
+		canonicalSvixID:           schemas.HeaderSvixID,
+		canonicalSvixTimestamp:    schemas.HeaderSvixTimestamp,
+		canonicalSvixSignature:    schemas.HeaderSvixSignature,
+		canonicalWebhookID:        schemas.HeaderWebhookID,
+		canonicalWebhookTimestamp: schemas.HeaderWebhookTimestamp,
+		canonicalWebhookSignature: schemas.HeaderWebhookSignature,
+	} {
+		if want := http.CanonicalHeaderKey(name); canonical != want {
+			t.Errorf("%q: want %q", canonical, want)
+		}
+	}
+}

@@ -199,7 +199,11 @@ func ParseEnvelope(body []byte) (Envelope, error) {
 	if v[0] != '"' {
 		return Envelope{}, fmt.Errorf("%w: eventType is not a string", ErrMissingEventType)
 	}
-	e.EventType, _ = unquote(body, span{eventType.value.start + 1, eventType.value.end - 1})
+	if name, ok := documented(v[1 : len(v)-1]); ok {
+		e.EventType = name // no string to allocate for a documented type
+	} else {
+		e.EventType, _ = unquote(body, span{eventType.value.start + 1, eventType.value.end - 1})
+	}
 	if e.EventType == "" {
 		return Envelope{}, fmt.Errorf("%w: eventType is empty", ErrMissingEventType)
 	}

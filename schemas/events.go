@@ -39,6 +39,38 @@ func EventTypes() []string {
 	}
 }
 
+// documented returns the constant of a documented event type written
+// plainly in b, so that parsing a delivery of a documented type allocates
+// no string for it (a switch on string(b) does not copy b). An escaped
+// spelling never matches: the constants hold no backslash.
+func documented(b []byte) (string, bool) {
+	switch string(b) {
+	case EventContactAcceptsEmailChanged:
+		return EventContactAcceptsEmailChanged, true
+	case EventContactAcceptsSmsChanged:
+		return EventContactAcceptsSmsChanged, true
+	case EventContactAcceptsPostalChanged:
+		return EventContactAcceptsPostalChanged, true
+	case EventContactConsentChanged:
+		return EventContactConsentChanged, true
+	case EventContactCreated:
+		return EventContactCreated, true
+	case EventContactUpdated:
+		return EventContactUpdated, true
+	case EventContactDeleted:
+		return EventContactDeleted, true
+	case EventLoyaltyAddPoints:
+		return EventLoyaltyAddPoints, true
+	case EventPointBalanceUpdated:
+		return EventPointBalanceUpdated, true
+	case EventRewardVoucherCreated:
+		return EventRewardVoucherCreated, true
+	case EventPromotionMultichannelAssigned:
+		return EventPromotionMultichannelAssigned, true
+	}
+	return "", false
+}
+
 // IsDocumented reports whether eventType is one of EventTypes.
 func IsDocumented(eventType string) bool {
 	return slices.Contains(EventTypes(), eventType)
