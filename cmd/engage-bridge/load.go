@@ -73,20 +73,21 @@ func runLoad(ctx context.Context, o sendOptions, lo loadOptions, stdout io.Write
 			vegeta.MaxWorkers(uint64(lo.concurrency)), vegeta.MaxBody(0), vegeta.Redirects(vegeta.NoFollow))
 	}
 
-	// Warm-up, not measured: connections, the target's pools, Kafka
-	// metadata, the Go runtime's heap size. A closed loop, for lo.warmup.
-	if lo.warmup > 0 {
-		warm, _ := targets("w")
-		attack(ctx, attacker(), warm, vegeta.Rate{}, lo.warmup, func(*vegeta.Result) {})
-	}
-	// A marker for tools that measure the target (bench/runner reads its
-	// CPU time here).
-	fmt.Fprintln(stdout, "measuring")
-
 	var pacer vegeta.Pacer = vegeta.Rate{} // zero: no pacing, a closed loop
 	if lo.rate > 0 {
 		pacer = ratePacer(lo.rate)
 	}
+	// Warm-up, not measured: connections, the target's pools, Kafka
+	// metadata, the Go runtime's heap size. At the run's own pace: a
+	// --rate is the most the target is sent, warm-up included (it was a
+	// closed loop, which sent a 200/s run's target thousands a second).
+	if lo.warmup > 0 {
+		warm, _ := targets("w")
+		attack(ctx, attacker(), warm, pacer, lo.warmup, func(*vegeta.Result) {})
+	}
+	// A marker for tools that measure the target (bench/runner reads its
+	// CPU time here).
+	fmt.Fprintln(stdout, "measuring")
 	var sum loadgen.Summary
 	attack(ctx, attacker(), measured, bounded{pacer, uint64(lo.maxRequests)}, lo.duration, sum.Add)
 	res := sum.Result()

@@ -124,6 +124,29 @@ func TestSendLoadRequestShape(t *testing.T) {
 	}
 }
 
+// TestSendLoadWarmupKeepsTheRate: with --rate the warm-up is paced like
+// the run, so the target never sees more than the rate asked for (the
+// warm-up was a closed loop, thousands of requests a second).
+func TestSendLoadWarmupKeepsTheRate(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		n.Add(1)
+	}))
+	defer srv.Close()
+	var out bytes.Buffer
+	args := []string{"send", "--load", "--url", srv.URL, "--secret", e2eSecret, "--rate", "20", "--warmup", "1s", "--duration", "1s", "--concurrency", "8"}
+	if err := run(context.Background(), args, envOf(nil), &out, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	// 2 s at 20/s: 40 requests; a slow machine sends fewer, never more
+	// than the pacer's 20 a second plus one each at the two starts.
+	if got := n.Load(); got < 20 || got > 42 {
+		t.Errorf("the server saw %d requests for 1 s of warm-up and 1 s of run at 20/s, want about 40", got)
+	}
+}
+
 // TestSendLoadCountsErrors runs the load against servers that fail: every
 // non-2xx answer and every request without an answer is an error, and a
 // load without any 2xx answer fails.

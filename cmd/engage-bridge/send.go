@@ -69,7 +69,7 @@ func runSend(ctx context.Context, args []string, getenv func(string) string, std
 	fs.DurationVar(&lo.duration, "duration", 10*time.Second, "with --load: how long to send")
 	fs.Float64Var(&lo.rate, "rate", 0, "with --load: requests a second, open loop (vegeta's constant pacer; latency from each request's send time, with a warning when every worker was busy and the rate fell short) (0: closed loop)")
 	fs.IntVar(&lo.maxRequests, "max-requests", 10_000_000, "with --load: stop after this many requests")
-	fs.DurationVar(&lo.warmup, "warmup", time.Second, "with --load: unmeasured warm-up before the run")
+	fs.DurationVar(&lo.warmup, "warmup", time.Second, "with --load: unmeasured warm-up before the run, at the run's pace (--rate, or a closed loop)")
 	lo.pool = 2048
 	if err := parseFlags(fs, args); err != nil {
 		return err
