@@ -43,3 +43,26 @@ func TestCheck(t *testing.T) {
 		t.Error("an allocation on every other call passed a budget of zero")
 	}
 }
+
+// TestCheckPooled: a pooled step's refill cost widens only the race
+// detector's limit, by a quarter of it.
+func TestCheckPooled(t *testing.T) {
+	eight := func() {
+		for range 8 {
+			sink = make([]byte, 64)
+		}
+	}
+	pooled := &recorder{TB: t}
+	CheckPooled(pooled, 0, 40, eight) // race limit 0+4+10
+	plain := &recorder{TB: t}
+	Check(plain, 0, eight) // race limit 4
+	if RaceEnabled {
+		if pooled.failed || !plain.failed {
+			t.Errorf("under -race, 8 allocations: CheckPooled(0, refill 40) failed %v (want false), Check(0) failed %v (want true)", pooled.failed, plain.failed)
+		}
+		return
+	}
+	if !pooled.failed {
+		t.Error("without -race the refill widened the limit: 8 allocations passed a budget of zero")
+	}
+}
