@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A CPU profile of the bridge under load, split by where the time goes
 # (HTTP, verify, parse, decrypt, dedupe, produce, metrics, logging, GC, the
-# rest): docs/performance.md#where-the-time-goes.
+# rest): docs/performance.md#the-split-and-the-part-removed.
 #
 #   bench/profile.sh                       # concurrency 64, 10 s profile
 #   bench/profile.sh -c 256 -s 20 -encrypt

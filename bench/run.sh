@@ -17,6 +17,7 @@ mkdir -p bench/.bin bench/results
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bench/.bin/engage-bridge ./cmd/engage-bridge
 go build -o bench/.bin/kfake ./bench/kfake
 go build -o bench/.bin/sink ./bench/sink
+go build -o bench/.bin/brokerfloor ./bench/brokerfloor
 if [ ! -x bench/.bin/benthos ]; then
   echo "building Benthos v4.27.0 (once; a few minutes)" >&2
   (cd bench/benthos && go build -o ../.bin/benthos .)
@@ -35,7 +36,7 @@ go build -o bench/.bin/runner ./bench/runner
 # (docs/results/).
 stamp="bench/results/$(date -u +%Y%m%dT%H%M%SZ)"
 {
-  echo "# bench/run.sh$(printf ' %q' "$@")"
+  echo "# bench/run.sh${*:+$(printf ' %q' "$@")}"
   echo
   echo "- started: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
@@ -43,6 +44,15 @@ stamp="bench/results/$(date -u +%Y%m%dT%H%M%SZ)"
   echo "- load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
 } > "$stamp.md"
+# A run that fails (a wrong flag, a target that does not start) leaves no
+# report behind.
+set +e
 bench/.bin/runner -bin bench/.bin -out "$stamp.json" "$@" | tee -a "$stamp.md"
+status=${PIPESTATUS[0]}
+set -e
+if [ "$status" -ne 0 ]; then
+  rm -f "$stamp.md" "$stamp.json"
+  exit "$status"
+fi
 echo "- load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$stamp.md"
 echo "results: $stamp.json, report: $stamp.md" >&2

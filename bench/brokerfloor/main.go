@@ -7,7 +7,11 @@
 //	go run ./bench/kfake -addr 127.0.0.1:19092 &
 //	go run ./bench/brokerfloor -brokers 127.0.0.1:19092 -rate 200 -duration 10s
 //
-// It prints one JSON line: records, rate_per_s, p50_ms, p90_ms, p99_ms.
+// It prints one JSON line: records, rate_per_s (asked for), sent_per_s
+// (measured records over the measured time: below the rate when a round
+// trip took longer than the interval), p50_ms, p90_ms, p99_ms. A record
+// not acknowledged within 10 s (no broker there, say) ends it with an
+// error.
 package main
 
 import (
@@ -34,7 +38,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "brokerfloor: -brokers must be one loopback host:port")
 		os.Exit(2)
 	}
-	res, err := measure(context.Background(), *brokers, *topic, *rate, time.Second, *duration)
+	if *rate < 1 || *duration <= 0 {
+		fmt.Fprintln(os.Stderr, "brokerfloor: -rate and -duration must be positive")
+		os.Exit(2)
+	}
+	res, err := measure(context.Background(), *brokers, *topic, *rate, time.Second, *duration, 10*time.Second)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "brokerfloor:", err)
 		os.Exit(1)
@@ -46,14 +54,16 @@ func main() {
 type result struct {
 	Records int     `json:"records"`
 	Rate    int     `json:"rate_per_s"`
+	Sent    float64 `json:"sent_per_s"`
 	P50     float64 `json:"p50_ms"`
 	P90     float64 `json:"p90_ms"`
 	P99     float64 `json:"p99_ms"`
 }
 
 // measure produces one record at a time at rate for warmUp, then for
-// duration, and returns the round trips of the second part.
-func measure(ctx context.Context, brokers, topic string, rate int, warmUp, duration time.Duration) (result, error) {
+// duration, and returns the round trips of the second part. A record not
+// acknowledged within ackTimeout is an error.
+func measure(ctx context.Context, brokers, topic string, rate int, warmUp, duration, ackTimeout time.Duration) (result, error) {
 	if rate < 1 || duration <= 0 {
 		return result{}, errors.New("-rate and -duration must be positive")
 	}
@@ -71,8 +81,11 @@ func measure(ctx context.Context, brokers, topic string, rate int, warmUp, durat
 	for end := start.Add(warmUp + duration); time.Now().Before(end); <-tick.C {
 		sent := time.Now()
 		r := &kgo.Record{Topic: topic, Key: []byte("c-1"), Value: value}
-		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
-			return result{}, err
+		rctx, cancel := context.WithTimeout(ctx, ackTimeout)
+		err := cl.ProduceSync(rctx, r).FirstErr()
+		cancel()
+		if err != nil {
+			return result{}, fmt.Errorf("no acknowledgement from %s within %v: %w", brokers, ackTimeout, err)
 		}
 		if sent.Sub(start) >= warmUp {
 			took = append(took, time.Since(sent))
@@ -83,5 +96,5 @@ func measure(ctx context.Context, brokers, topic string, rate int, warmUp, durat
 	}
 	slices.Sort(took)
 	ms := func(q float64) float64 { return float64(took[int(q*float64(len(took)-1))]) / 1e6 }
-	return result{Records: len(took), Rate: rate, P50: ms(0.5), P90: ms(0.9), P99: ms(0.99)}, nil
+	return result{Records: len(took), Rate: rate, Sent: float64(len(took)) / duration.Seconds(), P50: ms(0.5), P90: ms(0.9), P99: ms(0.99)}, nil
 }

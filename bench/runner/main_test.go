@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -58,6 +59,65 @@ func TestReport(t *testing.T) {
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestReportFloor: an open-loop scenario's broker floor is reported run by
+// run, with the bridge's server-side p50 above it per generator, and the
+// 200/s target names it.
+func TestReportFloor(t *testing.T) {
+	t.Parallel()
+	const s200 = "open 200/s"
+	floor := func(run int, p50 float64) result {
+		return result{Scenario: s200, Target: targetFloor, Generator: genFloor, Run: run, Result: loadgen.Result{Throughput: 200, P50: p50, P99: 2 * p50}}
+	}
+	bridge := func(gen string, run int, server float64) result {
+		return result{Scenario: s200, Target: "bridge", Generator: gen, Run: run, Result: loadgen.Result{Throughput: 200}, ServerP50: server}
+	}
+	results := []result{
+		floor(1, 0.30), bridge(genSend, 1, 0.35), bridge(genVegeta, 1, 0.40),
+		floor(2, 0.36), bridge(genSend, 2, 0.37), bridge(genVegeta, 2, 0.39),
+		floor(3, 0.40), bridge(genSend, 3, 0.45), bridge(genVegeta, 3, 0.50),
+	}
+	var out bytes.Buffer
+	report(&out, []scenario{{Name: s200, Concurrency: 64, Rate: 200, Targets: []string{"bridge"}}}, []string{genSend, genVegeta}, results)
+	for _, want := range []string{
+		"open 200/s             broker floor (franz-go, one record at a time, acks=all, against kfake): p50 0.36 ms (0.30, 0.36, 0.40), p99 0.72 ms (0.60, 0.72, 0.80)",
+		"open 200/s             bridge's server-side p50 above the floor, send: +0.01 ms",
+		"open 200/s             bridge's server-side p50 above the floor, vegeta: +0.04 ms",
+		"open 200/s: server-side p50 ≤ 0.3 ms         0.40 ms (broker floor 0.36 ms)",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "coordinated omission") {
+		t.Errorf("the floor's measurement is reported as a generator's:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "| open 200/s | broker floor") {
+		t.Errorf("the floor is a row of the targets' table:\n%s", out.String())
+	}
+}
+
+// TestCheckFlags: a run that would measure nothing is refused, naming the
+// flag.
+func TestCheckFlags(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		runs int
+		d    time.Duration
+		want string
+	}{
+		{3, 10 * time.Second, ""},
+		{0, 10 * time.Second, "-runs"},
+		{-1, time.Second, "-runs"},
+		{1, 0, "-duration"},
+		{0, -time.Second, "-runs must be at least 1; -duration must be positive"},
+	} {
+		err := checkFlags(tc.runs, tc.d)
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("checkFlags(%d, %v) = %v, want %q", tc.runs, tc.d, err, tc.want)
 		}
 	}
 }

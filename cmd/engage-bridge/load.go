@@ -109,6 +109,35 @@ func attack(ctx context.Context, a *vegeta.Attacker, tr vegeta.Targeter, p veget
 	}
 }
 
+// minRate is the lowest --rate: ratePacer paces in thousandths of a
+// request per second, and a rate that rounds to none would not be paced
+// at all (vegeta's zero rate is a closed loop).
+const minRate = 0.001
+
+// validate names every --load flag with a value it cannot use.
+func (lo loadOptions) validate() error {
+	var problems []string
+	if lo.concurrency < 1 {
+		problems = append(problems, "--concurrency must be at least 1")
+	}
+	if lo.duration <= 0 {
+		problems = append(problems, "--duration must be positive")
+	}
+	if lo.warmup < 0 {
+		problems = append(problems, "--warmup must not be negative")
+	}
+	if lo.maxRequests < 1 {
+		problems = append(problems, "--max-requests must be at least 1")
+	}
+	if math.IsNaN(lo.rate) || math.IsInf(lo.rate, 0) || lo.rate < 0 || (lo.rate > 0 && lo.rate < minRate) {
+		problems = append(problems, fmt.Sprintf("--rate must be 0 (a closed loop) or a number from %g to the requests a second to pace", minRate))
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return &usageError{"send --load: " + strings.Join(problems, "; ")}
+}
+
 // ratePacer is vegeta's constant pacer for a rate that need not be whole.
 func ratePacer(rate float64) vegeta.Pacer {
 	if rate == math.Trunc(rate) {

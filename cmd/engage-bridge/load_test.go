@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -191,5 +192,42 @@ func TestSendLoadCountsErrors(t *testing.T) {
 				t.Errorf("result %+v", res)
 			}
 		})
+	}
+}
+
+// TestSendLoadRefusesBadValues: every --load flag with a value it cannot
+// use is a usage error naming that flag, before anything is sent (a rate
+// that rounded to none was an unpaced flood, NaN a closed loop, a negative
+// warm-up the default run).
+func TestSendLoadRefusesBadValues(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.Add(1) }))
+	defer srv.Close()
+	for _, tc := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"--rate", "-1"}, "--rate"},
+		{[]string{"--rate", "NaN"}, "--rate"},
+		{[]string{"--rate", "+Inf"}, "--rate"},
+		{[]string{"--rate", "0.0001"}, "--rate"},
+		{[]string{"--concurrency", "0"}, "--concurrency"},
+		{[]string{"--duration", "0s"}, "--duration"},
+		{[]string{"--warmup", "-1s"}, "--warmup"},
+		{[]string{"--max-requests", "0"}, "--max-requests"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var out bytes.Buffer
+			args := append([]string{"send", "--load", "--url", srv.URL, "--secret", e2eSecret, "--duration", "1s"}, tc.args...)
+			err := run(context.Background(), args, envOf(nil), &out, &out)
+			var usage *usageError
+			if !errors.As(err, &usage) || !strings.Contains(err.Error(), tc.flag) {
+				t.Errorf("err %v, want a usage error naming %s", err, tc.flag)
+			}
+		})
+	}
+	if got := n.Load(); got != 0 {
+		t.Errorf("%d requests were sent", got)
 	}
 }

@@ -93,8 +93,8 @@ func runSend(ctx context.Context, args []string, getenv func(string) string, std
 		if o.tenant != "" {
 			return &usageError{"send: --tenant applies to single deliveries, not to --load"}
 		}
-		if lo.concurrency < 1 || lo.duration <= 0 || lo.maxRequests < 1 || lo.rate < 0 {
-			return &usageError{"send: --load needs --concurrency ≥ 1, --duration > 0, --max-requests ≥ 1 and --rate ≥ 0"}
+		if err := lo.validate(); err != nil {
+			return err
 		}
 		if o.secret == "" {
 			return &usageError{"send: --secret (or $BRIDGE_SIGNING_SECRETS) must be a whsec_ signing secret"}
