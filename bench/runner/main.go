@@ -774,6 +774,34 @@ func report(w io.Writer, scenarios []scenario, gens []string, results []result) 
 			fmt.Fprintf(w, "  %-6s %s\n", g, c)
 		}
 	}
+	// The machine's speed moves between runs: how many targets each run
+	// met on its own shows whether the medians hide that.
+	runs := 0
+	for _, r := range results {
+		runs = max(runs, r.Run)
+	}
+	if runs > 1 {
+		for _, g := range gens {
+			var per []string
+			for run := 1; run <= runs; run++ {
+				var mine []result
+				for _, r := range results {
+					if r.Run == run {
+						mine = append(mine, r)
+					}
+				}
+				checks := checkTargets(mine, g)
+				met := 0
+				for _, c := range checks {
+					if !strings.HasSuffix(c, "NOT met") {
+						met++
+					}
+				}
+				per = append(per, fmt.Sprintf("run %d: %d of %d", run, met, len(checks)))
+			}
+			fmt.Fprintf(w, "  %-6s met run by run: %s\n", g, strings.Join(per, ", "))
+		}
+	}
 }
 
 // values are one figure of every run of a scenario, target and generator,

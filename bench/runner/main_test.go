@@ -121,3 +121,27 @@ func TestCheckFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestReportTargetsPerRun: the report says how many targets each run met
+// on its own, beside the medians.
+func TestReportTargetsPerRun(t *testing.T) {
+	t.Parallel()
+	r := func(target, gen string, run int, tput, p99 float64) result {
+		return result{Scenario: "closed c64", Target: target, Generator: gen, Run: run, Result: loadgen.Result{Throughput: tput, P99: p99}}
+	}
+	var results []result
+	for _, g := range []string{genSend, genVegeta} {
+		results = append(results,
+			r("bridge", g, 1, 600, 9), r("sink", g, 1, 1000, 5), r("benthos", g, 1, 400, 12), // 0.60, 1.5 ×, p99 9: met
+			r("bridge", g, 2, 400, 15), r("sink", g, 2, 1000, 5), r("benthos", g, 2, 400, 12)) // 0.40, 1.0 ×, p99 15: not
+	}
+	var out bytes.Buffer
+	report(&out, []scenario{{Name: "closed c64", Concurrency: 64, Targets: []string{"bridge", "sink", "benthos"}}}, []string{genSend, genVegeta}, results)
+	// Per run: the ceiling ratio, the Benthos ratio, errors and p99, RSS
+	// (0 MiB here, met); CPU is not checked without CPU figures.
+	for _, want := range []string{"send   met run by run: run 1: 4 of 4, run 2: 1 of 4", "vegeta met run by run: run 1: 4 of 4, run 2: 1 of 4"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
