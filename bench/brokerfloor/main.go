@@ -4,8 +4,11 @@
 // server-side latency at that rate cannot be lower than this floor, since
 // it answers only after the same round trip.
 //
-//	go run ./bench/kfake -addr 127.0.0.1:19092 &
+//	go build -o /tmp/kfake ./bench/kfake && /tmp/kfake -addr 127.0.0.1:19092 & kfake=$!
 //	go run ./bench/brokerfloor -brokers 127.0.0.1:19092 -rate 200 -duration 10s
+//	kill $kfake   # bench/run.sh uses the same port
+//
+// bench/run.sh runs it beside every open-loop scenario.
 //
 // It prints one JSON line: records, rate_per_s (asked for), sent_per_s
 // (measured records over the measured time: below the rate when a round
